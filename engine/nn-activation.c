@@ -1,0 +1,2 @@
+/* nn-activation.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-augment.c — (being written) */
+#include "nn.h"

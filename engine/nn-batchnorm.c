@@ -1,0 +1,2 @@
+/* nn-batchnorm.c — (being written) */
+#include "nn.h"

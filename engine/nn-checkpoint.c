@@ -1,0 +1,2 @@
+/* nn-checkpoint.c — (being written) */
+#include "nn.h"

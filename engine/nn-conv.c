@@ -1,0 +1,2 @@
+/* nn-conv.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-dataset.c — (being written) */
+#include "nn.h"

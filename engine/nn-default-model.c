@@ -1,0 +1,2 @@
+/* nn-default-model.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-dense.c — (being written) */
+#include "nn.h"

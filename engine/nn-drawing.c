@@ -1,0 +1,2 @@
+/* nn-drawing.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-error.c — (being written) */
+#include "nn.h"

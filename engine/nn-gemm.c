@@ -1,0 +1,2 @@
+/* nn-gemm.c — (being written) */
+#include "nn.h"

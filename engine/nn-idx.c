@@ -1,0 +1,2 @@
+/* nn-idx.c — (being written) */
+#include "nn.h"

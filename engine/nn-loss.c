@@ -1,0 +1,2 @@
+/* nn-loss.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-model-file.c — (being written) */
+#include "nn.h"

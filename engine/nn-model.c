@@ -1,0 +1,2 @@
+/* nn-model.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-optim.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-pool.c — (being written) */
+#include "nn.h"

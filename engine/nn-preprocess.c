@@ -1,0 +1,2 @@
+/* nn-preprocess.c — (being written) */
+#include "nn.h"

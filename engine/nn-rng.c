@@ -1,0 +1,2 @@
+/* nn-rng.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-safetensors.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-spec.c — (being written) */
+#include "nn.h"

@@ -1,0 +1,2 @@
+/* nn-threads.c — (being written) */
+#include "nn.h"

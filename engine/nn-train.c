@@ -1,0 +1,2 @@
+/* nn-train.c — (being written) */
+#include "nn.h"
