@@ -1,2 +1,36 @@
-/* nn-default-model.c — (being written) */
+/* nn-default-model.c — the model compiled into the program.
+ *
+ * resources/default.safetensors is built into the engine as a GResource, so
+ * the app and every CLI command have a working model with no file on disk. */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
 #include "nn.h"
+
+#ifdef HAVE_DEFAULT_MODEL
+#include "nn-model-resources.h"
+#endif
+
+#define DEFAULT_MODEL_PATH "/io/github/digitlab/DigitLab/model/default.safetensors"
+
+NnModel *
+nn_model_load_default (GError **error)
+{
+#ifdef HAVE_DEFAULT_MODEL
+  /* Looked up in our own GResource object rather than the global registry:
+   * that also keeps the linker from dropping it out of the static library. */
+  g_autoptr(GBytes) bytes = g_resource_lookup_data (nn_default_model_get_resource (),
+                                                    DEFAULT_MODEL_PATH,
+                                                    G_RESOURCE_LOOKUP_FLAGS_NONE,
+                                                    error);
+  if (bytes == NULL)
+    return NULL;
+  return nn_model_load_from_bytes (bytes, error);
+#else
+  g_set_error (error, NN_ERROR, NN_ERROR_IO,
+               _("This build of Digit Lab has no embedded default model; "
+                 "open a model file instead"));
+  return NULL;
+#endif
+}
