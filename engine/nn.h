@@ -361,4 +361,26 @@ gboolean   nn_preprocess           (const float *raster, guint width, guint heig
 gboolean   nn_drawing_to_image     (const NnDrawing *drawing,
                                     float out[NN_IMAGE_PIXELS], GError **error);
 
+/* ---- Profiling --------------------------------------------------------- */
+
+/* One layer's cost in a training step (see nn_model_profile_layers). */
+typedef struct {
+  char   name[32];        /* the layer's spec word, e.g. "conv5x5:32" */
+  double forward_s;       /* median seconds of one forward pass on the batch */
+  double backward_s;      /* median seconds of one backward pass */
+  double forward_flop;    /* arithmetic done, a multiply-add counting 2; 0 for */
+  double backward_flop;   /* layers that only compare or move data */
+} NnLayerProfile;
+
+/* Times each layer of @model on its own, forward then backward as training
+ * runs them (the first layer computes no input gradient), on @batch_size
+ * random images, @repeats times, and reports the medians: one entry per
+ * layer (nn_model_get_n_layers), to free with g_free. The model is left as
+ * it was. The benchmark holds each kernel against the machine's FMA peak
+ * with it. */
+NnLayerProfile *nn_model_profile_layers (NnModel *model,
+                                         guint    batch_size,
+                                         guint    repeats,
+                                         GError **error);
+
 G_END_DECLS
