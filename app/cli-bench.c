@@ -263,11 +263,20 @@ append_key (GString *out, const char *key)
   g_string_append (out, ": ");
 }
 
+/* Rounded to @decimals places: timings are not exact to 17 digits. */
+static void
+append_rounded_key (GString *out, const char *key, double value, int decimals)
+{
+  double scale = pow (10.0, decimals);
+
+  append_key (out, key);
+  cli_json_append_number (out, round (value * scale) / scale);
+}
+
 static void
 append_number_key (GString *out, const char *key, double value)
 {
-  append_key (out, key);
-  cli_json_append_number (out, round (value * 10.0) / 10.0);
+  append_rounded_key (out, key, value, 1);
 }
 
 static void
@@ -279,12 +288,12 @@ append_layer_json (GString *out, guint index, const NnLayerProfile *layer, doubl
   g_string_append_printf (out, "{\"index\": %u", index);
   append_key (out, "name");
   cli_json_append_string (out, layer->name);
-  append_number_key (out, "forward_us", layer->forward_s * 1e6);
-  append_number_key (out, "backward_us", layer->backward_s * 1e6);
-  append_number_key (out, "forward_mflop", layer->forward_flop * 1e-6);
-  append_number_key (out, "backward_mflop", layer->backward_flop * 1e-6);
-  append_number_key (out, "forward_gflops", forward);
-  append_number_key (out, "backward_gflops", backward);
+  append_rounded_key (out, "forward_us", layer->forward_s * 1e6, 2);
+  append_rounded_key (out, "backward_us", layer->backward_s * 1e6, 2);
+  append_rounded_key (out, "forward_mflop", layer->forward_flop * 1e-6, 4);
+  append_rounded_key (out, "backward_mflop", layer->backward_flop * 1e-6, 4);
+  append_rounded_key (out, "forward_gflops", forward, 2);
+  append_rounded_key (out, "backward_gflops", backward, 2);
   if (peak > 0)
     {
       append_number_key (out, "forward_peak_percent", 100.0 * forward / peak);
