@@ -1,0 +1,283 @@
+/* cli-common.c — option parsing, error reporting, data and model loading,
+ * and JSON output shared by the digitlab-cli subcommands. */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "cli-common.h"
+
+/* ---- Options and errors ----------------------------------------------- */
+
+GOptionContext *
+cli_option_context_new (const char         *command,
+                        const char         *parameter_string,
+                        const char         *summary,
+                        const GOptionEntry *entries)
+{
+  GOptionContext *context = g_option_context_new (parameter_string);
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, summary);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  return context;
+}
+
+gboolean
+cli_parse_options (GOptionContext *context,
+                   const char     *command,
+                   int            *argc,
+                   char         ***argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (g_option_context_parse (context, argc, argv, &error))
+    return TRUE;
+  cli_usage (command, "%s", error->message);
+  return FALSE;
+}
+
+static void
+print_message (const char *format, va_list args)
+{
+  g_autofree char *message = g_strdup_vprintf (format, args);
+
+  /* Keep a progress line, if one is showing, from running into the message. */
+  fflush (stdout);
+  fprintf (stderr, "digitlab-cli: %s\n", message);
+}
+
+int
+cli_fail (const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  print_message (format, args);
+  va_end (args);
+  return CLI_EXIT_FAILURE;
+}
+
+int
+cli_fail_error (const GError *error)
+{
+  return cli_fail ("%s", error->message);
+}
+
+int
+cli_usage (const char *command, const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  print_message (format, args);
+  va_end (args);
+  if (command != NULL)
+    fprintf (stderr, _("Try “digitlab-cli %s --help” for more information.\n"), command);
+  else
+    fprintf (stderr, _("Try “digitlab-cli --help” for more information.\n"));
+  return CLI_EXIT_USAGE;
+}
+
+gboolean
+cli_apply_threads (const char *command, int n_threads)
+{
+  if (n_threads < 0)
+    {
+      cli_usage (command, _("--threads must be 0 (all cores) or more, not %d"), n_threads);
+      return FALSE;
+    }
+  nn_set_threads (n_threads);
+  return TRUE;
+}
+
+/* ---- Data and models -------------------------------------------------- */
+
+static char *
+user_data_mnist_dir (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "digitlab", "mnist", NULL);
+}
+
+char *
+cli_default_data_dir (void)
+{
+  const char *from_env = g_getenv ("DIGITLAB_MNIST_DIR");
+  g_autofree char *user_dir = user_data_mnist_dir ();
+
+  if (from_env != NULL && *from_env != '\0')
+    return g_strdup (from_env);
+  if (g_file_test (user_dir, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&user_dir);
+  return g_strdup (MNIST_DEFAULT_DIR);
+}
+
+/* The IDX file @base in @dir, gzipped or not, like the engine's folder
+ * loader looks for it. */
+static char *
+find_idx_file (const char *dir, const char *base, GError **error)
+{
+  g_autofree char *plain = g_build_filename (dir, base, NULL);
+  g_autofree char *gzipped = g_strconcat (plain, ".gz", NULL);
+
+  if (g_file_test (gzipped, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&gzipped);
+  if (g_file_test (plain, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&plain);
+  g_set_error (error, NN_ERROR, NN_ERROR_IDX_MISSING,
+               _("no %s or %s.gz"), base, base);
+  return NULL;
+}
+
+/* Folder absent or MNIST files missing: say where we looked and what to do.
+ * Other errors (a corrupt file, say) are clear enough as the loader words
+ * them. */
+static gboolean
+fail_missing_data (const char *dir, GError **error)
+{
+  g_autofree char *user_dir = user_data_mnist_dir ();
+  g_autoptr(GError) cause = NULL;
+
+  if (error != NULL && *error != NULL)
+    {
+      if (!g_error_matches (*error, NN_ERROR, NN_ERROR_IDX_MISSING))
+        return FALSE;
+      cause = g_steal_pointer (error);
+    }
+
+  if (cause == NULL)
+    g_set_error (error, NN_ERROR, NN_ERROR_IDX_MISSING,
+                 _("No MNIST folder at %s; put the four MNIST files in %s "
+                   "or pass --data DIR (docs/mnist.md tells where to get them)"),
+                 dir, user_dir);
+  else
+    g_set_error (error, NN_ERROR, NN_ERROR_IDX_MISSING,
+                 _("MNIST not found in %s (%s); put the four MNIST files in %s "
+                   "or pass --data DIR (docs/mnist.md tells where to get them)"),
+                 dir, cause->message, user_dir);
+  return FALSE;
+}
+
+gboolean
+cli_load_data (const char  *dir,
+               NnDataset  **train,
+               NnDataset  **test,
+               GError     **error)
+{
+  g_autofree char *default_dir = NULL;
+  g_autofree char *images = NULL;
+  g_autofree char *labels = NULL;
+
+  g_return_val_if_fail (test != NULL, FALSE);
+
+  if (dir == NULL)
+    dir = default_dir = cli_default_data_dir ();
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return fail_missing_data (dir, error);
+
+  if (train != NULL)
+    return nn_dataset_load_dir (dir, train, test, error) || fail_missing_data (dir, error);
+
+  /* Evaluation needs only the test set: skip decompressing 60,000 training
+   * images. */
+  images = find_idx_file (dir, "t10k-images-idx3-ubyte", error);
+  labels = images != NULL ? find_idx_file (dir, "t10k-labels-idx1-ubyte", error) : NULL;
+  if (labels == NULL)
+    return fail_missing_data (dir, error);
+  *test = nn_dataset_load_idx (images, labels, error);
+  return *test != NULL;
+}
+
+NnModel *
+cli_load_model (const char *path, GError **error)
+{
+  if (path == NULL)
+    return nn_model_load_default (error);
+  return nn_model_load (path, error);
+}
+
+/* ---- Output ----------------------------------------------------------- */
+
+guint
+cli_argmax (const float probs[NN_CLASSES])
+{
+  guint best = 0;
+
+  for (guint i = 1; i < NN_CLASSES; i++)
+    if (probs[i] > probs[best])
+      best = i;
+  return best;
+}
+
+void
+cli_json_append_string (GString *out, const char *text)
+{
+  g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), text);
+  g_autofree char *quoted = json_to_string (node, FALSE);
+
+  g_string_append (out, quoted);
+}
+
+/* The fewest significant digits (from 1 to @max_digits) that read back as
+ * exactly @value, in the C locale whatever the user's locale is. */
+static void
+append_shortest (GString *out, double value, int max_digits, gboolean as_float)
+{
+  static const char *const formats[] = {
+    "%.1g", "%.2g", "%.3g", "%.4g", "%.5g", "%.6g", "%.7g", "%.8g", "%.9g",
+    "%.10g", "%.11g", "%.12g", "%.13g", "%.14g", "%.15g", "%.16g", "%.17g",
+  };
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (!isfinite (value))
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  for (int digits = 1; digits <= max_digits; digits++)
+    {
+      double back;
+
+      g_ascii_formatd (buffer, sizeof buffer, formats[digits - 1], value);
+      back = g_ascii_strtod (buffer, NULL);
+      if (as_float ? (float) back == (float) value : back == value)
+        break;
+    }
+  g_string_append (out, buffer);
+}
+
+void
+cli_json_append_number (GString *out, double value)
+{
+  append_shortest (out, value, 17, FALSE);
+}
+
+void
+cli_json_append_float (GString *out, float value)
+{
+  append_shortest (out, value, 9, TRUE);
+}
+
+char *
+cli_float_to_string (float value)
+{
+  GString *out = g_string_new (NULL);
+
+  append_shortest (out, value, 9, TRUE);
+  return g_string_free (out, FALSE);
+}
+
+void
+cli_json_append_probabilities (GString *out, const float probs[NN_CLASSES])
+{
+  g_string_append_c (out, '[');
+  for (guint i = 0; i < NN_CLASSES; i++)
+    {
+      if (i > 0)
+        g_string_append (out, ", ");
+      cli_json_append_float (out, probs[i]);
+    }
+  g_string_append_c (out, ']');
+}

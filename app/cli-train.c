@@ -1,0 +1,692 @@
+/* cli-train.c — digitlab-cli train: trains a model on MNIST and saves it
+ * with its metadata.
+ *
+ * Training runs on a worker thread while the main thread runs a main loop
+ * that draws the progress line and turns SIGINT/SIGTERM into a cancellation
+ * the trainer sees at the next batch. The model file is written once,
+ * atomically, at the end; with --checkpoint the run pauses at each epoch
+ * boundary to write a checkpoint, from which --resume continues bit for bit. */
+#include "config.h"
+
+#include <glib-unix.h>
+#include <glib/gi18n-lib.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli-common.h"
+
+/* How often the progress line is redrawn on a terminal. */
+#define PROGRESS_INTERVAL_MS 200
+/* Weight of the past in the running loss: about the last 50 batches. */
+#define LOSS_SMOOTHING 0.98
+
+/* The command line. Options a checkpoint already fixes start out "unset"
+ * (-1, NAN, NULL) so that --resume can refuse them. */
+typedef struct {
+  char    *data_dir;
+  char    *arch;
+  char    *optimizer;
+  char    *schedule;
+  char    *out;
+  char    *name;
+  char    *checkpoint;
+  char    *resume;
+  int      epochs;
+  int      batch;
+  int      threads;
+  int      limit;
+  int      test_limit;
+  double   lr;
+  double   momentum;
+  double   weight_decay;
+  double   label_smoothing;
+  gint64   seed;
+  gboolean augment;
+} TrainOptions;
+
+static void
+train_options_clear (TrainOptions *options)
+{
+  g_free (options->data_dir);
+  g_free (options->arch);
+  g_free (options->optimizer);
+  g_free (options->schedule);
+  g_free (options->out);
+  g_free (options->name);
+  g_free (options->checkpoint);
+  g_free (options->resume);
+}
+
+/* One training run, shared by the main thread and the worker. */
+typedef struct {
+  NnTrainer    *trainer;
+  NnModel      *model;             /* the trainer's; only the worker touches it */
+  const char   *checkpoint;
+  GCancellable *cancellable;
+  GMainLoop    *loop;
+  gboolean      tty;
+  int           stop_signal;       /* atomic: the signal that stopped us, or 0 */
+
+  /* Written by the worker, read by the main thread under @lock. */
+  GMutex        lock;
+  NnBatchReport batch;
+  gboolean      have_batch;
+  double        loss_average;      /* exponential moving average, biased */
+  guint         n_losses;
+
+  /* The worker's own until it is joined. */
+  gboolean      ok;
+  GError       *error;
+  double        seconds;           /* training time, earlier runs included */
+  float         test_accuracy;     /* after the last epoch run here, or -1 */
+  guint         checkpointed_epoch;/* epochs finished in the last checkpoint */
+} TrainRun;
+
+/* ---- Progress ------------------------------------------------------------ */
+
+static char *
+format_duration (double seconds)
+{
+  guint s = (guint) MAX (0.0, round (seconds));
+
+  if (s >= 3600)
+    return g_strdup_printf ("%u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
+  return g_strdup_printf ("%u:%02u", s / 60, s % 60);
+}
+
+static gboolean
+draw_progress (gpointer user_data)
+{
+  TrainRun *run = user_data;
+  NnBatchReport batch;
+  double loss;
+  g_autofree char *eta = NULL;
+
+  g_mutex_lock (&run->lock);
+  batch = run->batch;
+  loss = run->n_losses > 0
+           ? run->loss_average / (1.0 - pow (LOSS_SMOOTHING, run->n_losses))
+           : NAN;
+  g_mutex_unlock (&run->lock);
+
+  if (!run->have_batch)
+    return G_SOURCE_CONTINUE;
+  eta = format_duration (batch.eta_s);
+  /* \r and "erase to end of line": the line is rewritten in place. */
+  fprintf (stderr, _("\r\033[Kepoch %u/%u  %3.0f%%  %.0f images/s  loss %.4f  ETA %s"),
+           batch.epoch + 1, batch.epochs,
+           100.0 * (batch.batch + 1) / MAX (batch.batches_per_epoch, 1u),
+           batch.images_per_s, loss, eta);
+  fflush (stderr);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+erase_progress (TrainRun *run)
+{
+  if (run->tty)
+    fputs ("\r\033[K", stderr);
+}
+
+static void
+on_batch_done (const NnBatchReport *report, gpointer user_data)
+{
+  TrainRun *run = user_data;
+
+  g_mutex_lock (&run->lock);
+  run->batch = *report;
+  run->have_batch = TRUE;
+  if (isfinite (report->loss))
+    {
+      run->loss_average = LOSS_SMOOTHING * run->loss_average
+                          + (1.0 - LOSS_SMOOTHING) * report->loss;
+      run->n_losses++;
+    }
+  g_mutex_unlock (&run->lock);
+}
+
+static void
+set_train_seconds (NnModel *model, double seconds)
+{
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
+
+  nn_model_set_metadata (model, "train_seconds",
+                         g_ascii_formatd (text, sizeof text, "%.1f", seconds));
+}
+
+typedef struct {
+  TrainRun      *run;
+  NnEpochReport  report;
+} EpochLine;
+
+/* On the main thread, so it never interleaves with the progress line. */
+static gboolean
+print_epoch_line (gpointer user_data)
+{
+  EpochLine *line = user_data;
+  const NnEpochReport *r = &line->report;
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  g_string_printf (text, _("epoch %u/%u: loss %.4f, train accuracy %.4f"),
+                   r->epoch + 1, r->epochs, r->train_loss, r->train_accuracy);
+  if (r->test_accuracy >= 0)
+    g_string_append_printf (text, _(", test accuracy %.4f"), r->test_accuracy);
+  g_string_append_printf (text, _(", %.1f s"), r->seconds);
+
+  erase_progress (line->run);
+  printf ("%s\n", text->str);
+  fflush (stdout);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_epoch_done (const NnEpochReport *report, gpointer user_data)
+{
+  TrainRun *run = user_data;
+  EpochLine *line = g_new (EpochLine, 1);
+
+  line->run = run;
+  line->report = *report;
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, print_epoch_line, line, g_free);
+
+  run->seconds += report->seconds;
+  run->test_accuracy = report->test_accuracy;
+  /* Kept in the model as it goes, so a checkpoint carries it to --resume. */
+  set_train_seconds (run->model, run->seconds);
+
+  /* Stop at this epoch boundary so the worker can write the checkpoint;
+   * the trainer then carries on exactly where it stopped. */
+  if (run->checkpoint != NULL && report->epoch + 1 < report->epochs)
+    g_cancellable_cancel (run->cancellable);
+}
+
+/* ---- The worker ---------------------------------------------------------- */
+
+static gboolean
+save_checkpoint (TrainRun *run, GError **error)
+{
+  guint epoch = nn_trainer_get_epoch (run->trainer);
+
+  if (run->checkpoint == NULL || epoch == run->checkpointed_epoch)
+    return TRUE;
+  if (!nn_trainer_save_checkpoint (run->trainer, run->checkpoint, error))
+    return FALSE;
+  run->checkpointed_epoch = epoch;
+  return TRUE;
+}
+
+static gboolean
+quit_loop (gpointer user_data)
+{
+  TrainRun *run = user_data;
+
+  g_main_loop_quit (run->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+train_thread (gpointer user_data)
+{
+  TrainRun *run = user_data;
+  const NnTrainCallbacks callbacks = { on_batch_done, on_epoch_done, run };
+
+  for (;;)
+    {
+      run->ok = nn_trainer_run (run->trainer, &callbacks, run->cancellable, &run->error);
+      if (run->ok)
+        {
+          run->ok = save_checkpoint (run, &run->error);
+          break;
+        }
+      if (!g_error_matches (run->error, NN_ERROR, NN_ERROR_CANCELLED))
+        break;
+
+      /* Reset before looking at stop_signal: a signal after the reset
+       * cancels again and ends the next run at once. */
+      g_cancellable_reset (run->cancellable);
+      if (g_atomic_int_get (&run->stop_signal) != 0)
+        break;
+      g_clear_error (&run->error);
+      if (!save_checkpoint (run, &run->error))
+        break;
+    }
+
+  /* After the epoch lines already queued, at the same priority. */
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, quit_loop, run, NULL);
+  return NULL;
+}
+
+static gboolean
+on_stop_signal (TrainRun *run, int signum)
+{
+  g_atomic_int_set (&run->stop_signal, signum);
+  g_cancellable_cancel (run->cancellable);
+  erase_progress (run);
+  fprintf (stderr, "%s\n", _("Stopping after the current batch… (press Ctrl+C again to quit at once)"));
+  /* Removing the handler restores the default action for a second signal. */
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_sigint (gpointer user_data)
+{
+  return on_stop_signal (user_data, SIGINT);
+}
+
+static gboolean
+on_sigterm (gpointer user_data)
+{
+  return on_stop_signal (user_data, SIGTERM);
+}
+
+/* Runs the trainer to the end or until a signal; fills @run's results. */
+static void
+run_training (TrainRun *run)
+{
+  g_autoptr(GThread) thread = NULL;
+  guint progress_id = 0;
+
+  run->loop = g_main_loop_new (NULL, FALSE);
+  run->cancellable = g_cancellable_new ();
+  run->test_accuracy = -1.0f;
+  run->checkpointed_epoch = nn_trainer_get_epoch (run->trainer);
+  g_mutex_init (&run->lock);
+
+  g_unix_signal_add (SIGINT, on_sigint, run);
+  g_unix_signal_add (SIGTERM, on_sigterm, run);
+  if (run->tty)
+    progress_id = g_timeout_add (PROGRESS_INTERVAL_MS, draw_progress, run);
+
+  thread = g_thread_new ("train", train_thread, run);
+  g_main_loop_run (run->loop);
+  g_thread_join (g_steal_pointer (&thread));
+
+  if (progress_id != 0)
+    g_source_remove (progress_id);
+  erase_progress (run);
+  /* The signal sources stay until exit: a late Ctrl+C must not kill the
+   * process while the model file is being written. */
+  g_mutex_clear (&run->lock);
+  g_clear_object (&run->cancellable);
+  g_clear_pointer (&run->loop, g_main_loop_unref);
+}
+
+/* ---- Setting up ------------------------------------------------------------ */
+
+/* Settings a checkpoint already holds cannot be changed on --resume. */
+static const char *
+first_setting_given (const TrainOptions *o)
+{
+  if (o->arch != NULL)
+    return "--arch";
+  if (o->epochs != -1)
+    return "--epochs";
+  if (o->batch != -1)
+    return "--batch";
+  if (!isnan (o->lr))
+    return "--lr";
+  if (o->optimizer != NULL)
+    return "--optimizer";
+  if (o->seed != -1)
+    return "--seed";
+  if (o->schedule != NULL)
+    return "--schedule";
+  if (!isnan (o->momentum))
+    return "--momentum";
+  if (!isnan (o->weight_decay))
+    return "--weight-decay";
+  if (!isnan (o->label_smoothing))
+    return "--label-smoothing";
+  if (o->augment)
+    return "--augment";
+  return NULL;
+}
+
+/* The configuration from the options, checked by the engine. Exit code on
+ * failure, -1 on success. */
+static int
+build_config (const TrainOptions *o, NnTrainConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+
+  nn_train_config_init (config);
+  if (o->epochs != -1)
+    {
+      if (o->epochs < 1)
+        return cli_usage ("train", _("--epochs must be at least 1, not %d"), o->epochs);
+      config->epochs = o->epochs;
+    }
+  if (o->batch != -1)
+    {
+      if (o->batch < 1)
+        return cli_usage ("train", _("--batch must be at least 1, not %d"), o->batch);
+      config->batch_size = o->batch;
+    }
+  if (o->seed != -1)
+    {
+      if (o->seed < 0)
+        return cli_usage ("train", _("--seed must be 0 or more, not %" G_GINT64_FORMAT), o->seed);
+      config->seed = o->seed;
+    }
+  if (o->optimizer != NULL && !nn_optimizer_from_string (o->optimizer, &config->optimizer))
+    return cli_usage ("train", _("unknown optimizer “%s” (choose adam or sgd)"), o->optimizer);
+  if (o->schedule != NULL && !nn_schedule_from_string (o->schedule, &config->schedule))
+    return cli_usage ("train", _("unknown schedule “%s” (choose constant, cosine or onecycle)"),
+                      o->schedule);
+  if (!isnan (o->lr))
+    config->learning_rate = o->lr;
+  if (!isnan (o->momentum))
+    config->momentum = o->momentum;
+  if (!isnan (o->weight_decay))
+    config->weight_decay = o->weight_decay;
+  if (!isnan (o->label_smoothing))
+    config->label_smoothing = o->label_smoothing;
+  config->augment = o->augment;
+
+  if (!nn_train_config_validate (config, &error))
+    return cli_usage ("train", "%s", error->message);
+  return -1;
+}
+
+/* The folder of @path must exist, or the run would be lost at the end. */
+static gboolean
+check_writable_folder (const char *path, GError **error)
+{
+  g_autofree char *folder = g_path_get_dirname (path);
+
+  if (g_file_test (folder, G_FILE_TEST_IS_DIR) && access (folder, W_OK) == 0)
+    return TRUE;
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+               _("cannot write %s: the folder %s does not exist or is not writable"),
+               path, folder);
+  return FALSE;
+}
+
+static void
+set_metadata_uint (NnModel *model, const char *key, guint64 value)
+{
+  g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT, value);
+
+  nn_model_set_metadata (model, key, text);
+}
+
+static void
+set_metadata_float (NnModel *model, const char *key, float value)
+{
+  g_autofree char *text = cli_float_to_string (value);
+
+  nn_model_set_metadata (model, key, text);
+}
+
+/* What the run was: set before training starts, so checkpoints carry it
+ * and a resumed run still describes itself. */
+static void
+describe_run (NnModel *model, const NnTrainConfig *config)
+{
+  set_metadata_uint (model, "epochs", config->epochs);
+  nn_model_set_metadata (model, "optimizer", nn_optimizer_to_string (config->optimizer));
+  set_metadata_float (model, "lr", config->learning_rate);
+  set_metadata_uint (model, "batch", config->batch_size);
+  set_metadata_uint (model, "seed", config->seed);
+  nn_model_set_metadata (model, "augment", config->augment ? "true" : "false");
+  nn_model_set_metadata (model, "schedule", nn_schedule_to_string (config->schedule));
+  if (config->optimizer == NN_OPTIMIZER_SGD)
+    set_metadata_float (model, "momentum", config->momentum);
+  set_metadata_float (model, "weight_decay", config->weight_decay);
+  set_metadata_float (model, "label_smoothing", config->label_smoothing);
+}
+
+static void
+describe_data (NnModel *model, const char *data_dir, const NnDataset *train,
+               const NnDataset *test)
+{
+  g_autofree char *folder = g_path_get_basename (data_dir);
+
+  nn_model_set_metadata (model, "dataset", folder);
+  set_metadata_uint (model, "train_images", train->count);
+  set_metadata_uint (model, "test_images", test != NULL ? test->count : 0);
+}
+
+/* Keeps the first @limit items of *@dataset (all if it has fewer). */
+static void
+keep_first (NnDataset **dataset, guint limit)
+{
+  if (limit < (*dataset)->count)
+    {
+      NnDataset *subset = nn_dataset_subset (*dataset, 0, limit);
+
+      nn_dataset_free (*dataset);
+      *dataset = subset;
+    }
+}
+
+static int
+report_stopped (const TrainRun *run, const char *checkpoint)
+{
+  int signum = g_atomic_int_get (&run->stop_signal);
+  guint done = nn_trainer_get_epoch (run->trainer);
+
+  if (checkpoint != NULL && run->checkpointed_epoch > 0)
+    cli_fail (_("training stopped after %u finished epochs; no model saved; "
+                "the checkpoint %s holds epoch %u (continue with --resume)"),
+              done, checkpoint, run->checkpointed_epoch);
+  else
+    cli_fail (_("training stopped after %u finished epochs; no model saved"), done);
+  return 128 + signum;
+}
+
+/* Everything that can be checked before any data is read. Returns an exit
+ * code, or -1 when all is well. */
+static int
+check_options (const TrainOptions *o, int argc, char **argv, NnTrainConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+  const char *given;
+  int status;
+
+  if (argc > 1)
+    return cli_usage ("train", _("unexpected argument “%s”"), argv[1]);
+  if (o->out == NULL)
+    return cli_usage ("train", _("--out FILE is required: where to save the model"));
+  if (o->limit != -1 && o->limit < 1)
+    return cli_usage ("train", _("--limit must be at least 1, not %d"), o->limit);
+  if (o->test_limit < -1)
+    return cli_usage ("train", _("--test-limit must be 0 or more, not %d"), o->test_limit);
+  if (o->checkpoint != NULL && strcmp (o->checkpoint, o->out) == 0)
+    return cli_usage ("train", _("--checkpoint and --out must be different files"));
+  if (o->resume != NULL && (given = first_setting_given (o)) != NULL)
+    return cli_usage ("train", _("%s cannot be given with --resume: the checkpoint holds "
+                                 "the run’s settings"), given);
+  if (o->resume == NULL)
+    {
+      if ((status = build_config (o, config)) != -1)
+        return status;
+      if (!nn_spec_validate (o->arch != NULL ? o->arch : "default", NULL, &error))
+        return cli_usage ("train", "%s", error->message);
+    }
+  if (!cli_apply_threads ("train", o->threads))
+    return CLI_EXIT_USAGE;
+  if (!check_writable_folder (o->out, &error)
+      || (o->checkpoint != NULL && !check_writable_folder (o->checkpoint, &error)))
+    return cli_fail_error (error);
+  return -1;
+}
+
+/* The model's name: --name, else the one a resumed run already had, else
+ * the output file's name without its extension. */
+static void
+name_model (NnModel *model, const TrainOptions *o)
+{
+  g_autofree char *file_name = g_path_get_basename (o->out);
+  char *dot = strrchr (file_name, '.');
+
+  if (dot != NULL && dot != file_name)
+    *dot = '\0';
+  if (o->name != NULL)
+    nn_model_set_metadata (model, "name", o->name);
+  else if (nn_model_get_metadata (model, "name") == NULL)
+    nn_model_set_metadata (model, "name", file_name);
+}
+
+/* Records the results and writes the model file (atomically). */
+static int
+save_model (NnModel *model, const NnDataset *test, const TrainRun *run, const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *created = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+  float test_accuracy = run->test_accuracy;
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* A run resumed after its last epoch trained nothing here. */
+  if (test_accuracy < 0 && test != NULL)
+    test_accuracy = nn_model_evaluate (model, test, NULL);
+  if (test_accuracy >= 0)
+    nn_model_set_metadata (model, "test_accuracy",
+                           g_ascii_formatd (text, sizeof text, "%.4f", test_accuracy));
+  set_train_seconds (model, run->seconds);
+  nn_model_set_metadata (model, "created", created);
+
+  if (!nn_model_save (model, path, &error))
+    return cli_fail_error (error);
+  if (test_accuracy >= 0)
+    printf (_("test accuracy: %.4f\n"), test_accuracy);
+  printf (_("saved %s\n"), path);
+  return CLI_EXIT_OK;
+}
+
+static int
+train (const TrainOptions *o, int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autoptr(NnDataset) train = NULL;
+  g_autoptr(NnDataset) test = NULL;
+  g_autoptr(NnModel) own_model = NULL;
+  g_autoptr(NnTrainer) trainer = NULL;
+  NnTrainConfig config;
+  NnModel *model;
+  TrainRun run = { 0 };
+  const char *seconds_so_far;
+  int status;
+
+  if ((status = check_options (o, argc, argv, &config)) != -1)
+    return status;
+
+  data_dir = o->data_dir != NULL ? g_strdup (o->data_dir) : cli_default_data_dir ();
+  if (!cli_load_data (data_dir, &train, &test, &error))
+    return cli_fail_error (error);
+  if (o->limit > 0)
+    keep_first (&train, o->limit);
+  if (o->test_limit == 0)
+    g_clear_pointer (&test, nn_dataset_free);
+  else if (o->test_limit > 0)
+    keep_first (&test, o->test_limit);
+
+  if (o->resume != NULL)
+    {
+      trainer = nn_trainer_load_checkpoint (o->resume, train, test, &error);
+    }
+  else
+    {
+      own_model = nn_model_new (o->arch != NULL ? o->arch : "default", config.seed, &error);
+      if (own_model != NULL)
+        {
+          describe_run (own_model, &config);
+          trainer = nn_trainer_new (own_model, train, test, &config, &error);
+        }
+    }
+  if (trainer == NULL)
+    return cli_fail_error (error);
+
+  model = nn_trainer_get_model (trainer);
+  describe_data (model, data_dir, train, test);
+  name_model (model, o);
+
+  printf (_("training %s (%" G_GSIZE_FORMAT " parameters) on %u images, testing on %u\n"),
+          nn_model_get_spec (model), nn_model_get_param_count (model),
+          train->count, test != NULL ? test->count : 0);
+  fflush (stdout);
+
+  run.trainer = trainer;
+  run.model = model;
+  run.checkpoint = o->checkpoint;
+  run.tty = isatty (STDERR_FILENO);
+  seconds_so_far = nn_model_get_metadata (model, "train_seconds");
+  run.seconds = seconds_so_far != NULL ? g_ascii_strtod (seconds_so_far, NULL) : 0.0;
+  run_training (&run);
+
+  if (!run.ok)
+    {
+      status = g_atomic_int_get (&run.stop_signal) != 0
+                 ? report_stopped (&run, o->checkpoint)
+                 : cli_fail_error (run.error);
+      g_clear_error (&run.error);
+      return status;
+    }
+  return save_model (model, test, &run, o->out);
+}
+
+int
+cli_train_main (int argc, char **argv)
+{
+  TrainOptions o = {
+    .epochs = -1, .batch = -1, .threads = 0, .limit = -1, .test_limit = -1,
+    .lr = NAN, .momentum = NAN, .weight_decay = NAN, .label_smoothing = NAN,
+    .seed = -1,
+  };
+  const GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &o.data_dir,
+      N_("Folder with the MNIST files (default: $DIGITLAB_MNIST_DIR or ~/.local/share/digitlab/mnist)"),
+      N_("DIR") },
+    { "arch", 'a', 0, G_OPTION_ARG_STRING, &o.arch,
+      N_("Architecture: a preset (mlp, lenet5, bench-cnn, default) or a spec such as "
+         "“conv5x5:16 relu maxpool dense:10” (default: default)"), N_("SPEC") },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &o.epochs, N_("Passes over the training set (default 1)"), N_("N") },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &o.batch, N_("Images per batch (default 64)"), N_("B") },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &o.lr, N_("Learning rate (default 0.001)"), N_("X") },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &o.optimizer, N_("adam or sgd (default adam)"), N_("NAME") },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &o.schedule,
+      N_("Learning-rate schedule: constant, cosine or onecycle (default constant)"), N_("NAME") },
+    { "momentum", 0, 0, G_OPTION_ARG_DOUBLE, &o.momentum, N_("SGD momentum, in [0, 1)"), N_("X") },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &o.weight_decay,
+      N_("Decoupled weight decay (default 0)"), N_("X") },
+    { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &o.label_smoothing,
+      N_("Label smoothing, in [0, 1) (default 0)"), N_("X") },
+    { "augment", 0, 0, G_OPTION_ARG_NONE, &o.augment,
+      N_("Distort training images at random (rotation, scale, shear, shift, elastic, stroke width)"),
+      NULL },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed,
+      N_("Random seed for initial weights, shuffling, dropout, augmentation (default 1)"), N_("S") },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &o.limit, N_("Train on the first N training images only"), N_("N") },
+    { "test-limit", 0, 0, G_OPTION_ARG_INT, &o.test_limit,
+      N_("Test on the first N test images only (0: no testing)"), N_("N") },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &o.threads, N_("Threads to use (default 0: all cores)"), N_("T") },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &o.out, N_("Where to save the trained model (required)"), N_("FILE") },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &o.name,
+      N_("The model’s name, saved in its metadata (default: the file name)"), N_("TEXT") },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &o.checkpoint,
+      N_("Write a checkpoint to FILE after every epoch"), N_("FILE") },
+    { "resume", 0, 0, G_OPTION_ARG_FILENAME, &o.resume,
+      N_("Continue the run saved in checkpoint FILE (same --data, --limit and --test-limit)"),
+      N_("FILE") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  int status;
+
+  context = cli_option_context_new ("train", NULL,
+                                    _("Trains a model on MNIST and saves it as a safetensors "
+                                      "file with its metadata. Ctrl+C stops at the next batch "
+                                      "and saves nothing half-written."),
+                                    entries);
+  if (cli_parse_options (context, "train", &argc, &argv))
+    status = train (&o, argc, argv);
+  else
+    status = CLI_EXIT_USAGE;
+  train_options_clear (&o);
+  return status;
+}
