@@ -1,0 +1,313 @@
+#!/usr/bin/python3
+"""Digit Lab's GUI tests: the real digitlab window on a private X server,
+drawn on with real pointer drags, its --log-predictions events checked.
+
+    run-gui-test.py PATH/TO/digitlab [TEST ...]
+
+Tests (all by default):
+  digits      Hershey digits 0-9 in six styles at various sizes and places,
+              drawn stroke by stroke; each must end in a final prediction;
+              at least 95% must be read right.
+  shortcuts   undo/redo (Ctrl+Z, Shift+Ctrl+Z) and clear (Escape, Delete),
+              their events, the predictions that follow them, and none for
+              an empty canvas.
+  live        a long slow stroke gets at least 20 predictions a second
+              before the final one.
+  screenshot  drawing changes the canvas on screen; the window is saved as
+              <build>/tests/artifacts/window.png.
+  launch      time from exec to the ready event, median of 3 (printed).
+
+TAP output.  Logs of each run (app stderr, Xvfb, all events) go to
+<build>/tests/artifacts/ ($DIGITLAB_BUILD_ROOT, else the current folder).
+"""
+
+import os
+import random
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+import harness  # noqa: E402
+import hershey  # noqa: E402
+from harness import GuiError, Session, is_event, short  # noqa: E402
+from tap import Tap  # noqa: E402
+
+MIN_ACCURACY = 0.95
+MIN_LIVE_RATE = 20.0            # predictions per second of drawing
+QUIET_SECONDS = 1.0             # how long "no prediction" must hold
+DEADLINE = 540                  # under meson's 600 s timeout
+DIGIT_STYLES = ["futural", "rowmans", "futural-italic", "timesr", "scripts", "rowmand"]
+# The live canvas's own pen draws these, so keep digits big enough for it;
+# pointer events a little apart keep the run short.
+GUI_RANGES = {"height": (0.45, 0.85), "step": (5.0, 10.0)}
+
+
+def artifacts_dir():
+    return os.path.join(os.environ.get("DIGITLAB_BUILD_ROOT", os.getcwd()), "tests", "artifacts")
+
+
+def prediction_problem(event):
+    probs = event.get("probabilities")
+    digit = event.get("digit")
+    if not isinstance(digit, int) or not 0 <= digit <= 9:
+        return f"digit {digit!r} is not 0..9"
+    if not isinstance(probs, list) or len(probs) != 10:
+        return "probabilities is not a list of 10"
+    if abs(sum(probs) - 1) > 1e-3:
+        return f"probabilities sum to {sum(probs):.4f}"
+    if probs[digit] != max(probs):
+        return "digit is not the most probable"
+    return None
+
+
+# ---- digits ------------------------------------------------------------------
+
+def test_digits(tap, app_path):
+    with Session(app_path, artifacts_dir(), "digits") as s:
+        w, h = s.canvas["width"], s.canvas["height"]
+        tap.diag(f"canvas {w}x{h} at {s.origin} on screen")
+        results = []            # (style, digit, read, confidence)
+        problems = []
+        started = time.monotonic()
+        for style in DIGIT_STYLES:
+            for digit in range(10):
+                rng = random.Random(f"gui:{style}:{digit}")
+                drawing = hershey.make_drawing(digit, style, w, h, rng=rng,
+                                               pen_width=False, ranges=GUI_RANGES)
+                try:
+                    final = s.draw(drawing["strokes"])
+                except GuiError as e:
+                    problems.append(f"{style} {digit}: {e}")
+                    results.append((style, digit, None, 0.0))
+                    s.clear()
+                    continue
+                problem = prediction_problem(final)
+                if problem:
+                    problems.append(f"{style} {digit}: {problem}")
+                results.append((style, digit, final.get("digit"), final.get("confidence", 0.0)))
+                tap.diag(f"{style:15} {digit} -> {final.get('digit')} "
+                         f"({final.get('confidence', 0):.3f})"
+                         f"{'' if final.get('digit') == digit else '   MISREAD'}")
+                s.clear()
+        elapsed = time.monotonic() - started
+
+    tap.result(not problems, f"all {len(results)} drawings end in a valid final prediction",
+               "\n".join(problems[:10]))
+    right = sum(read == digit for _, digit, read, _ in results)
+    accuracy = right / len(results)
+    for style in DIGIT_STYLES:
+        n = sum(1 for st, d, r, _ in results if st == style and d == r)
+        tap.diag(f"  style {style:15} {n}/10")
+    for digit in range(10):
+        n = sum(1 for _, d, r, _ in results if d == digit and r == digit)
+        tap.diag(f"  digit {digit} {n}/{len(DIGIT_STYLES)}")
+    tap.diag(f"GUI accuracy {accuracy:.1%} ({right}/{len(results)} drawings, "
+             f"{elapsed:.0f} s of drawing)")
+    tap.result(accuracy >= MIN_ACCURACY,
+               f"drawn digits are read right: {accuracy:.1%} ({right}/{len(results)}) "
+               f">= {MIN_ACCURACY:.0%}")
+
+
+# ---- shortcuts -----------------------------------------------------------------
+
+def no_prediction_for(s, mark, seconds=QUIET_SECONDS):
+    """The predictions that arrive within @seconds after @mark (none wanted)."""
+    time.sleep(seconds)
+    return [e for e in s.app.since(mark) if e.get("event") == "prediction"]
+
+
+def test_shortcuts(tap, app_path):
+    with Session(app_path, artifacts_dir(), "shortcuts") as s:
+        w, h = s.canvas["width"], s.canvas["height"]
+        down = [(w * 0.5, h * (0.2 + 0.6 * i / 30)) for i in range(31)]         # a stem
+        across = [(w * (0.3 + 0.4 * i / 20), h * 0.3) for i in range(21)]      # a bar
+
+        first = s.draw([down])
+        tap.result(first.get("strokes") == 1, "one stroke: final prediction counts 1 stroke")
+        mark = s.app.mark()
+        s.drag(across)
+        _, second = s.app.wait_for(lambda e: e.get("event") == "prediction" and e.get("final")
+                                   and e.get("strokes") == 2, since=mark,
+                                   what="final prediction for the 2nd stroke")
+        tap.result(True, "two strokes: final prediction counts 2 strokes")
+
+        def step(keys, kind, strokes, name, expect_prediction=True):
+            mark = s.app.mark()
+            s.key(keys)
+            try:
+                i, _ = s.app.wait_for(is_event(kind, strokes=strokes), since=mark,
+                                      what=f"{kind} event with strokes {strokes}")
+            except GuiError as e:
+                tap.result(False, name, str(e))
+                return
+            if expect_prediction:
+                try:
+                    s.app.wait_for(lambda e: e.get("event") == "prediction"
+                                   and e.get("strokes") == strokes, since=i,
+                                   what=f"prediction for {strokes} stroke(s)")
+                    tap.result(True, name)
+                except GuiError as e:
+                    tap.result(False, name, str(e))
+            else:
+                late = no_prediction_for(s, i)
+                tap.result(not late, name, f"predictions: {short(late)}")
+
+        step("ctrl+z", "undo", 1, "Ctrl+Z: undo event with 1 stroke, then a new prediction")
+        step("shift+ctrl+z", "redo", 2, "Shift+Ctrl+Z: redo event with 2 strokes, then a new prediction")
+
+        for key in ("Escape", "Delete"):
+            if key == "Delete":
+                s.draw([down])
+            mark = s.app.mark()
+            s.key(key)
+            try:
+                i, _ = s.app.wait_for(is_event("cleared"), since=mark, what=f"cleared after {key}")
+            except GuiError as e:
+                tap.result(False, f"{key} clears the canvas", str(e))
+                continue
+            late = no_prediction_for(s, i)
+            tap.result(not late, f"{key} clears the canvas, and an empty canvas gets no prediction",
+                       f"predictions after cleared: {short(late)}")
+
+        # Clearing is undoable: the strokes come back.
+        step("ctrl+z", "undo", 1, "Ctrl+Z after clearing brings the strokes back")
+        # Undo down to nothing: no prediction for the empty canvas.
+        step("ctrl+z", "undo", 0, "undo to an empty canvas gives no prediction",
+             expect_prediction=False)
+        # A new stroke drops what could have been redone.
+        s.draw([across], final_timeout=15)
+        mark = s.app.mark()
+        s.key("shift+ctrl+z")
+        time.sleep(QUIET_SECONDS)
+        redone = [e for e in s.app.since(mark) if e.get("event") == "redo"]
+        tap.result(not redone, "a new stroke empties the redo list", f"events: {short(redone)}")
+
+
+# ---- live --------------------------------------------------------------------
+
+def test_live(tap, app_path):
+    with Session(app_path, artifacts_dir(), "live") as s:
+        w, h = s.canvas["width"], s.canvas["height"]
+        # A big slow '8' in one stroke: about 4 s of drawing.
+        drawing = hershey.make_drawing(8, "futural", w, h, rng=random.Random("gui-live"),
+                                       pen_width=False,
+                                       ranges={"height": (0.8, 0.85), "step": (3.5, 4.5),
+                                               "rotation": (0, 0), "slant": (0, 0)})
+        stroke = drawing["strokes"][0]
+        mark = s.app.mark()
+        started = time.monotonic()
+        s.drag(stroke)
+        ended = time.monotonic()
+        _, final = s.app.wait_for(lambda e: e.get("event") == "prediction" and e.get("final"),
+                                  since=mark, what="final prediction")
+        timed = s.app.timed_since(mark)
+        live = [t for t, e in timed if e.get("event") == "prediction" and e.get("final") is False]
+        final_at = next(t for t, e in timed if e.get("event") == "prediction" and e.get("final"))
+        seconds = ended - started
+        rate = len(live) / seconds
+        tap.diag(f"{len(stroke)} pointer events over {seconds:.2f} s: {len(live)} live predictions "
+                 f"({rate:.1f}/s), final {1000 * (final_at - ended):+.0f} ms after button up")
+        tap.result(len(live) >= 3 and all(t <= final_at for t in live),
+                   "several live predictions arrive before the final one",
+                   f"{len(live)} live predictions")
+        tap.result(rate >= MIN_LIVE_RATE,
+                   f"live predictions come at {rate:.1f}/s >= {MIN_LIVE_RATE:.0f}/s while drawing")
+        invalid = [p for p in (prediction_problem(e) for _, e in timed
+                               if e.get("event") == "prediction") if p]
+        tap.result(not invalid, "live predictions are valid", "; ".join(invalid[:5]))
+        tap.diag(f"final: {final.get('digit')} ({final.get('confidence', 0):.3f})")
+
+
+# ---- screenshot --------------------------------------------------------------
+
+def test_screenshot(tap, app_path):
+    folder = artifacts_dir()
+    with Session(app_path, folder, "screenshot") as s:
+        w, h = s.canvas["width"], s.canvas["height"]
+        empty = s.screenshot(os.path.join(folder, "canvas-empty.png"), region="canvas")
+        drawing = hershey.make_drawing(3, "futural", w, h, rng=random.Random("gui-shot"),
+                                       pen_width=False, ranges={"height": (0.7, 0.75)})
+        final = s.draw(drawing["strokes"])
+        time.sleep(0.3)                 # let the last frame reach the X server
+        drawn = s.screenshot(os.path.join(folder, "canvas-drawn.png"), region="canvas")
+        window = s.screenshot(os.path.join(folder, "window.png"))
+        changed = harness.differing_pixels(empty, drawn)
+        tap.diag(f"window {s.window_geometry['WIDTH']}x{s.window_geometry['HEIGHT']} saved as {window}; "
+                 f"drawing changed {changed} of {w * h} canvas pixels; read as {final.get('digit')}")
+        # A '3' at 70% of the canvas height with the default pen covers
+        # several percent of the canvas; an unchanged canvas is a broken view.
+        tap.result(changed >= 0.02 * w * h, "the drawing shows on the screen's canvas",
+                   f"only {changed} pixels changed")
+        tap.result(changed <= 0.6 * w * h, "the drawing does not repaint the whole canvas",
+                   f"{changed} pixels changed")
+        s.clear()
+        time.sleep(0.3)
+        cleared = s.screenshot(os.path.join(folder, "canvas-cleared.png"), region="canvas")
+        left = harness.differing_pixels(empty, cleared)
+        tap.result(left <= 0.002 * w * h, "clearing leaves the canvas as it started",
+                   f"{left} pixels differ from the empty canvas")
+
+
+# ---- launch ------------------------------------------------------------------
+
+def test_launch(tap, app_path):
+    times = []
+    for i in range(3):
+        with Session(app_path, artifacts_dir(), f"launch-{i + 1}") as s:
+            times.append(s.launch_seconds)
+            g, c = s.window_geometry, s.canvas
+            inside = (c["x"] >= 0 and c["y"] >= 0 and c["x"] + c["width"] <= g["WIDTH"]
+                      and c["y"] + c["height"] <= g["HEIGHT"])
+            if i == 0:
+                tap.result(inside, "the ready event's canvas lies inside the window",
+                           f"canvas {c}, window {g}")
+    tap.diag(f"launch to ready: median {statistics.median(times):.2f} s "
+             f"({', '.join(f'{t:.2f}' for t in times)})")
+    tap.result(len(times) == 3, "the app starts and reports ready 3 times in a row")
+
+
+TESTS = {
+    "digits": test_digits,
+    "shortcuts": test_shortcuts,
+    "live": test_live,
+    "screenshot": test_screenshot,
+    "launch": test_launch,
+}
+
+
+def main():
+    tap = Tap()
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    app_path = os.path.abspath(sys.argv[1])
+    names = sys.argv[2:] or list(TESTS)
+    unknown = [n for n in names if n not in TESTS]
+    if unknown:
+        print(f"unknown test(s) {', '.join(unknown)}; known: {', '.join(TESTS)}", file=sys.stderr)
+        return 2
+    if not os.access(app_path, os.X_OK):
+        tap.skip_all(f"{app_path} is not an executable")
+    missing = harness.missing_tools()
+    if missing:
+        tap.skip_all(f"missing {', '.join(missing)} (xvfb xdotool imagemagick dbus)")
+    try:
+        hershey.font_digits("futural")
+    except hershey.FixtureError as e:
+        tap.skip_all(str(e))
+
+    harness.run_on_private_bus()
+    harness.set_deadline(DEADLINE)
+    for name in names:
+        try:
+            TESTS[name](tap, app_path)
+        except GuiError as e:
+            tap.result(False, f"{name}: the test ran to its end", str(e))
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
