@@ -1,2 +1,55 @@
-/* nn-activation.c — (being written) */
-#include "nn.h"
+/* nn-activation.c — ReLU and inverted dropout.
+ *
+ * Both work element by element and may run in place, which is how the
+ * model uses them: they add no activation memory of their own.
+ */
+#include "nn-private.h"
+
+/* Below this many elements the loop is cheaper than starting threads. */
+#define PARALLEL_MIN (1 << 15)
+
+void
+nn_relu_forward (gsize n, const float *in, float *out)
+{
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= PARALLEL_MIN)
+  for (gsize i = 0; i < n; i++)
+    out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+void
+nn_relu_backward (gsize n, const float *out, const float *dout, float *din)
+{
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= PARALLEL_MIN)
+  for (gsize i = 0; i < n; i++)
+    din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+void
+nn_dropout_forward (gsize per_image, guint batch, float rate, guint64 seed,
+                    const float *in, float *out, float *mask)
+{
+  const float keep_scale = 1.0f / (1.0f - rate);
+
+  /* One generator per image, seeded from the image's place in the batch:
+   * the masks do not depend on which thread draws them. */
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static)
+  for (guint b = 0; b < batch; b++)
+    {
+      NnRng rng;
+
+      nn_rng_init (&rng, nn_seed_mix (seed, b));
+      for (gsize i = b * per_image; i < (b + 1) * per_image; i++)
+        {
+          mask[i] = nn_rng_uniform (&rng) < rate ? 0.0f : keep_scale;
+          out[i] = in[i] * mask[i];
+        }
+    }
+}
+
+void
+nn_dropout_backward (gsize n, const float *mask, const float *dout, float *din)
+{
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= PARALLEL_MIN)
+  for (gsize i = 0; i < n; i++)
+    din[i] = dout[i] * mask[i];
+}

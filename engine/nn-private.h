@@ -1,0 +1,303 @@
+/* nn-private.h — the engine's internals: layers, models, workspaces.
+ *
+ * Shared by the engine's own files and by the tests that check layers one
+ * by one; the app and the CLI never include it. Every layer is a pair of
+ * functions, forward and backward, over plain float buffers whose shapes are
+ * spelt out in an NnLayer. Activations are NCHW; a dense layer's input is
+ * flattened in C, H, W order, as PyTorch does.
+ */
+#pragma once
+
+#include "nn.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+G_BEGIN_DECLS
+
+/* ---- Threads ----------------------------------------------------------- */
+
+/* Work is split into this many fixed chunks of a batch wherever per-chunk
+ * partial sums are needed (convolution weight gradients). The number does
+ * not depend on the thread count, so neither do the sums. */
+#define NN_CHUNKS 16
+
+/* The first image of chunk @chunk out of @n_chunks over @batch images. */
+static inline guint
+nn_chunk_start (guint batch, guint n_chunks, guint chunk)
+{
+  return (guint) (((guint64) batch * chunk) / n_chunks);
+}
+
+static inline guint
+nn_chunk_count (guint batch)
+{
+  return MIN (batch, NN_CHUNKS);
+}
+
+/* Which thread of the current parallel region this is (0 outside one):
+ * indexes per-thread scratch buffers, never results. */
+static inline int
+nn_thread_index (void)
+{
+#ifdef _OPENMP
+  return omp_get_thread_num ();
+#else
+  return 0;
+#endif
+}
+
+/* ---- Random numbers ---------------------------------------------------- */
+
+/* A well-mixed 64-bit value from two inputs: derives independent seeds
+ * (per image, per layer, per step) from one run seed. */
+guint64 nn_seed_mix (guint64 a, guint64 b);
+
+/* ---- Architectures ----------------------------------------------------- */
+
+typedef enum {
+  NN_LAYER_CONV,
+  NN_LAYER_MAXPOOL,
+  NN_LAYER_DENSE,
+  NN_LAYER_RELU,
+  NN_LAYER_DROPOUT,
+  NN_LAYER_BATCHNORM,
+} NnLayerKind;
+
+/* One layer with the shapes it sees. A flat (dense) activation of F
+ * features is the shape F x 1 x 1, so batchnorm after a dense layer is
+ * per-feature and after a convolution per-channel with the same code. */
+typedef struct {
+  NnLayerKind kind;
+  guint       kernel;      /* conv: side of the square kernel (odd) */
+  guint       pad;         /* conv: (kernel - 1) / 2 for "same", 0 for "valid" */
+  guint       units;       /* conv: output channels; dense: outputs */
+  float       rate;        /* dropout: probability of dropping */
+  gboolean    flat;        /* the output is a feature vector (after dense) */
+
+  guint in_c, in_h, in_w;
+  guint out_c, out_h, out_w;
+
+  gsize n_params;          /* trainable floats: weight then bias */
+  gsize n_buffers;         /* batchnorm: running mean then running var */
+  gsize param_offset;      /* into NnModel.params (set by the model) */
+  gsize buffer_offset;     /* into NnModel.buffers */
+} NnLayer;
+
+static inline gsize
+nn_layer_in_size (const NnLayer *layer)
+{
+  return (gsize) layer->in_c * layer->in_h * layer->in_w;
+}
+
+static inline gsize
+nn_layer_out_size (const NnLayer *layer)
+{
+  return (gsize) layer->out_c * layer->out_h * layer->out_w;
+}
+
+/* Floats in a conv or dense weight (the bias follows it). */
+gsize   nn_layer_weight_size (const NnLayer *layer);
+
+/* Parses @spec_or_preset into layers with their shapes and parameter counts
+ * (offsets left at 0). @canonical receives the canonical spec text. */
+NnLayer *nn_spec_parse (const char *spec_or_preset,
+                        guint      *n_layers,
+                        char      **canonical,
+                        GError    **error);
+/* The layer as its canonical spec word ("conv3x3:16:valid"). */
+char    *nn_layer_to_word (const NnLayer *layer);
+
+/* ---- Layers ------------------------------------------------------------ */
+
+/* Convolution, stride 1, through im2col and nn_sgemm. @scratch holds
+ * nn_conv_scratch_size() floats for each of @n_scratch threads (at most
+ * that many threads run); @partials nn_conv_partials_size() floats for each
+ * of nn_chunk_count (batch) chunks. Gradients are added to @dweight and
+ * @dbias; @din may be NULL (first layer). */
+gsize nn_conv_scratch_size  (const NnLayer *layer);
+gsize nn_conv_partials_size (const NnLayer *layer);
+void  nn_conv_forward  (const NnLayer *layer, guint batch,
+                        const float *in, const float *weight, const float *bias,
+                        float *out, float *scratch, guint n_scratch);
+void  nn_conv_backward (const NnLayer *layer, guint batch,
+                        const float *in, const float *dout, const float *weight,
+                        float *dweight, float *dbias, float *din,
+                        float *scratch, guint n_scratch, float *partials);
+
+/* 2x2 max-pooling, stride 2, floor. @argmax (one per output, may be NULL
+ * when not training) records which input won, for the backward pass. */
+void  nn_maxpool_forward  (const NnLayer *layer, guint batch,
+                           const float *in, float *out, gint32 *argmax);
+void  nn_maxpool_backward (const NnLayer *layer, guint batch,
+                           const float *dout, const gint32 *argmax, float *din);
+
+/* Fully connected: out[b, o] = sum_i in[b, i] * weight[o, i] + bias[o]. */
+void  nn_dense_forward  (const NnLayer *layer, guint batch,
+                         const float *in, const float *weight, const float *bias,
+                         float *out);
+void  nn_dense_backward (const NnLayer *layer, guint batch,
+                         const float *in, const float *dout, const float *weight,
+                         float *dweight, float *dbias, float *din);
+
+/* ReLU; @in and @out (@dout and @din) may be the same buffer. The backward
+ * pass reads the forward output: out > 0 exactly where in > 0. */
+void  nn_relu_forward  (gsize n, const float *in, float *out);
+void  nn_relu_backward (gsize n, const float *out, const float *dout, float *din);
+
+/* Inverted dropout (training only): @mask receives 0 or 1 / (1 - rate) per
+ * element, drawn per image from nn_seed_mix (@seed, image). In place is
+ * allowed. */
+void  nn_dropout_forward  (gsize per_image, guint batch, float rate, guint64 seed,
+                           const float *in, float *out, float *mask);
+void  nn_dropout_backward (gsize n, const float *mask, const float *dout, float *din);
+
+/* Batch normalisation over N x H x W per channel (PyTorch semantics:
+ * biased variance to normalise, unbiased in the running estimate).
+ * Training saves each channel's @mean and @invstd for the backward pass. */
+#define NN_BATCHNORM_EPS      1e-5f
+#define NN_BATCHNORM_MOMENTUM 0.1f
+void  nn_batchnorm_forward_train (const NnLayer *layer, guint batch,
+                                  const float *in, const float *gamma, const float *beta,
+                                  float *running_mean, float *running_var,
+                                  float *out, float *mean, float *invstd);
+void  nn_batchnorm_forward_infer (const NnLayer *layer, guint batch,
+                                  const float *in, const float *gamma, const float *beta,
+                                  const float *running_mean, const float *running_var,
+                                  float *out);
+void  nn_batchnorm_backward      (const NnLayer *layer, guint batch,
+                                  const float *in, const float *dout, const float *gamma,
+                                  const float *mean, const float *invstd,
+                                  float *dgamma, float *dbeta, float *din);
+
+/* Softmax of each row of @logits (batch x NN_CLASSES). */
+void   nn_softmax (guint batch, const float *logits, float *probs);
+/* Fused, numerically stable softmax + cross-entropy against @labels with
+ * label smoothing: the mean loss over the batch. @dlogits (may be NULL)
+ * receives d(mean loss)/d(logits); @n_correct (may be NULL) how many rows
+ * have their label as the largest logit. */
+double nn_softmax_cross_entropy (guint batch, const float *logits, const guint8 *labels,
+                                 float smoothing, float *dlogits, guint *n_correct);
+
+/* ---- Models ------------------------------------------------------------ */
+
+typedef struct {
+  char    *name;
+  guint    ndim;
+  guint    shape[4];
+  gsize    n_elements;
+  gboolean trainable;     /* in params (else in buffers) */
+  gboolean decay;         /* weight decay applies (conv and dense weights) */
+  gsize    offset;        /* into params or buffers */
+} NnTensorInfo;
+
+/* Everything a forward and backward pass writes, allocated once for up to
+ * @max_batch images as one block described by per-layer pointers. */
+typedef struct {
+  guint    max_batch;
+  gboolean training;      /* has what backward needs */
+  float   *block;
+  float   *input;         /* max_batch * NN_IMAGE_PIXELS */
+  float  **out;           /* per layer; ReLU and dropout share their input's */
+  gint32 **argmax;        /* per maxpool layer */
+  float  **mask;          /* per dropout layer */
+  float  **mean;          /* per batchnorm layer */
+  float  **invstd;
+  float   *scratch;       /* conv im2col, one per thread */
+  guint    n_scratch;     /* threads it has room for */
+  float   *partials;      /* conv weight-gradient partial sums */
+  float   *grad_a;        /* ping-pong activation gradients */
+  float   *grad_b;
+  float   *dlogits;
+} NnWorkspace;
+
+struct _NnModel {
+  char         *spec;
+  NnLayer      *layers;
+  guint         n_layers;
+  float        *params;      /* every trainable tensor, one allocation */
+  gsize         n_params;
+  float        *buffers;     /* running statistics */
+  gsize         n_buffers;
+  NnTensorInfo *tensors;
+  guint         n_tensors;
+  GHashTable   *metadata;
+  NnWorkspace  *inference;   /* for predict and evaluate, made on demand */
+};
+
+NnWorkspace *nn_workspace_new  (const NnModel *model, guint max_batch, gboolean training);
+void         nn_workspace_free (NnWorkspace *ws);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NnWorkspace, nn_workspace_free)
+
+/* Runs @batch images from ws->input through the model and returns the
+ * logits (batch x NN_CLASSES, inside @ws). Training mode uses batch
+ * statistics (and updates the running ones) and dropout seeded by
+ * @dropout_seed; inference mode neither. */
+const float *nn_model_forward  (NnModel *model, NnWorkspace *ws, guint batch,
+                                gboolean training, guint64 dropout_seed);
+/* Back-propagates @dlogits through the last training forward pass, adding
+ * the parameter gradients to @grads (laid out like model->params). */
+void         nn_model_backward (NnModel *model, NnWorkspace *ws, guint batch,
+                                const float *dlogits, float *grads);
+
+/* Bytes 0..255 to floats in [0, 1], exactly as PyTorch's ToTensor. */
+static inline void
+nn_bytes_to_floats (const guint8 *bytes, gsize n, float *out)
+{
+  for (gsize i = 0; i < n; i++)
+    out[i] = (float) bytes[i] / 255.0f;
+}
+
+/* ---- Optimisers and schedules ------------------------------------------ */
+
+/* The learning rate at @step (0-based) of @total_steps. */
+float nn_schedule_rate (NnSchedule schedule, float base_rate,
+                        guint64 step, guint64 total_steps);
+
+/* One update of every trainable tensor of @model from @grads. @m and @v
+ * are the optimiser's state (v only for Adam), laid out like the params;
+ * @step is 1 for the first update (Adam's bias correction). Decoupled
+ * weight decay multiplies decayed weights by 1 - lr * weight_decay first. */
+void  nn_optimizer_step (NnModel *model, const NnTrainConfig *config,
+                         float learning_rate, guint64 step,
+                         const float *grads, float *m, float *v);
+
+/* ---- Training ---------------------------------------------------------- */
+
+struct _NnTrainer {
+  NnModel         *model;
+  gboolean         owns_model;
+  const NnDataset *train;
+  const NnDataset *test;
+  NnTrainConfig    config;
+
+  NnRng    rng;              /* shuffling, advanced once per epoch */
+  guint32 *order;            /* this epoch's permutation of the training set */
+  gboolean order_ready;      /* order is shuffled for the current epoch */
+  guint    epoch;            /* epochs finished */
+  guint    batch;            /* batches finished in the current epoch */
+  guint    batches_per_epoch;
+  guint64  step;             /* optimiser updates so far */
+
+  /* Running sums of the current epoch, kept across pause and resume. */
+  double   epoch_loss_sum;   /* sum over batches of batch mean loss * size */
+  guint64  epoch_correct;
+  guint64  epoch_seen;
+  double   epoch_seconds;
+  double   elapsed_seconds;  /* over the whole run */
+
+  float       *grads;
+  float       *opt_m;
+  float       *opt_v;
+  NnWorkspace *workspace;
+  guint8      *batch_labels;
+};
+
+/* Builds a trainer around @model (taking ownership when @owns_model) with
+ * its position at the very start; used by nn_trainer_new and checkpoints. */
+NnTrainer *nn_trainer_new_full (NnModel *model, gboolean owns_model,
+                                const NnDataset *train, const NnDataset *test,
+                                const NnTrainConfig *config, GError **error);
+
+G_END_DECLS
