@@ -1,0 +1,35 @@
+/* digit-event-log.h — machine-readable events on standard output.
+ *
+ * With `digitlab --log-predictions` (or DIGITLAB_LOG_PREDICTIONS=1) the app
+ * writes one JSON object per line for everything a test needs to follow:
+ * where the canvas is, each prediction, clear/undo/redo, model changes.
+ * Every line is flushed at once, so a reading process sees it immediately.
+ */
+#pragma once
+
+#include <glib.h>
+#include "nn.h"
+
+G_BEGIN_DECLS
+
+void     digit_event_log_set_enabled (gboolean enabled);
+gboolean digit_event_log_is_enabled  (void);
+
+/* {"event":"ready","canvas":{"x":X,"y":Y,"width":W,"height":H}} */
+void digit_event_log_ready      (int x, int y, int width, int height);
+/* {"event":"prediction","digit":D,"confidence":C,"probabilities":[...],
+ *  "final":B,"strokes":N} */
+void digit_event_log_prediction (const float probabilities[NN_CLASSES],
+                                 gboolean    final,
+                                 guint       n_strokes);
+/* {"event":"cleared"} */
+void digit_event_log_cleared    (void);
+/* {"event":"undo","strokes":N} or {"event":"redo","strokes":N} */
+void digit_event_log_history    (const char *event, guint n_strokes);
+/* {"event":"model","name":...,"arch":...}; NULLs are written as null. */
+void digit_event_log_model      (const char *name, const char *arch);
+
+/* The index of the most probable class (the first one on a tie). */
+guint digit_argmax (const float probabilities[NN_CLASSES]);
+
+G_END_DECLS
