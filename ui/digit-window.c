@@ -255,11 +255,12 @@ static void
 digit_window_constructed (GObject *object)
 {
   DigitWindow *self = DIGIT_WINDOW (object);
-  GtkApplication *application;
+  /* Not gtk_window_get_application(): "application" is an ordinary
+   * property, which GObject sets only after constructed() has run. */
+  GApplication *application = g_application_get_default ();
 
   G_OBJECT_CLASS (digit_window_parent_class)->constructed (object);
 
-  application = gtk_window_get_application (GTK_WINDOW (self));
   if (DIGIT_IS_APPLICATION (application))
     self->settings = digit_application_get_settings (DIGIT_APPLICATION (application));
   if (self->settings != NULL)
