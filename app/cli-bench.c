@@ -343,18 +343,40 @@ print_json (NnModel *model, const BenchOptions *options, int threads, const Benc
   fputs (out->str, stdout);
 }
 
+/* @text in @width characters (not bytes: "µs" is three), right-aligned, or
+ * left-aligned when @width is negative. */
+static void
+print_column (const char *text, int width)
+{
+  int pad = MAX (0, ABS (width) - (int) g_utf8_strlen (text, -1));
+
+  if (width < 0)
+    printf ("%s%*s", text, pad, "");
+  else
+    printf ("%*s%s", pad, "", text);
+}
+
+/* "-" where a figure means nothing: GFLOP/s of layers that only move data. */
+static void
+print_rate (double gflops_value, double peak)
+{
+  if (isfinite (gflops_value))
+    printf (" %9.1f", gflops_value);
+  else
+    printf (" %9s", "-");
+  if (peak > 0 && isfinite (gflops_value))
+    printf (" %6.1f%%", 100.0 * gflops_value / peak);
+  else if (peak > 0)
+    printf (" %7s", "-");
+}
+
 static void
 print_layer_row (guint index, const NnLayerProfile *layer, double peak)
 {
-  double forward = gflops (layer->forward_flop, layer->forward_s);
-  double backward = gflops (layer->backward_flop, layer->backward_s);
-
-  printf ("  %2u  %-14s %10.1f %9.1f", index, layer->name, layer->forward_s * 1e6, forward);
-  if (peak > 0)
-    printf (" %6.1f%%", 100.0 * forward / peak);
-  printf (" %11.1f %9.1f", layer->backward_s * 1e6, backward);
-  if (peak > 0)
-    printf (" %6.1f%%", 100.0 * backward / peak);
+  printf ("  %2u  %-14s %10.1f", index, layer->name, layer->forward_s * 1e6);
+  print_rate (gflops (layer->forward_flop, layer->forward_s), peak);
+  printf (" %11.1f", layer->backward_s * 1e6);
+  print_rate (gflops (layer->backward_flop, layer->backward_s), peak);
   printf ("\n");
 }
 
@@ -378,9 +400,17 @@ print_text (NnModel *model, const BenchOptions *options, int threads, const Benc
   if (options->peak_gflops > 0)
     printf (_(", %% of a %.1f GFLOP/s FMA peak"), options->peak_gflops);
   printf ("):\n");
-  printf ("  %2s  %-14s %10s %9s%s %11s %9s%s\n", "#", _("layer"), _("fwd µs"), _("GFLOP/s"),
-          options->peak_gflops > 0 ? _("   peak") : "", _("bwd µs"), _("GFLOP/s"),
-          options->peak_gflops > 0 ? _("   peak") : "");
+  printf ("   #  ");
+  print_column (_("layer"), -14);
+  print_column (_("fwd µs"), 11);
+  print_column (_("GFLOP/s"), 10);
+  if (options->peak_gflops > 0)
+    print_column (_("peak"), 8);
+  print_column (_("bwd µs"), 12);
+  print_column (_("GFLOP/s"), 10);
+  if (options->peak_gflops > 0)
+    print_column (_("peak"), 8);
+  printf ("\n");
   for (guint i = 0; i < result->n_layers; i++)
     print_layer_row (i, &result->layers[i], options->peak_gflops);
 }

@@ -373,7 +373,8 @@ typedef struct {
 } NnLayerProfile;
 
 /* Times each layer of @model on its own, forward then backward as training
- * runs them (the first layer computes no input gradient), on @batch_size
+ * runs them (the first layer with parameters computes no input gradient,
+ * those before it no backward pass at all), on @batch_size
  * random images, @repeats times, and reports the medians: one entry per
  * layer (nn_model_get_n_layers), to free with g_free. The model is left as
  * it was. The benchmark holds each kernel against the machine's FMA peak
