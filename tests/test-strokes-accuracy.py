@@ -6,12 +6,18 @@ variations), runs `digitlab-cli predict --strokes` on them with no --model,
 checks every answer against the CLI's output contract, and asserts that at
 least 98% are right, printing accuracy per style and per digit and the
 confusions.  Also checks that an empty drawing is answered with digit null
-and an error.  TAP output; the CLI is the first argument or $DIGITLAB_CLI.
+and an error.  TAP output.
+
+    test-strokes-accuracy.py [PATH/TO/digitlab-cli] [--model FILE]
+
+The CLI defaults to $DIGITLAB_CLI; --model tries another model than the
+embedded one.
 
 Misread drawings are kept in <build>/tests/artifacts/strokes-misread.jsonl
 (+ .labels) for tests/fixtures/contact-sheet.py.
 """
 
+import argparse
 import json
 import math
 import os
@@ -29,9 +35,10 @@ MIN_ACCURACY = 0.98
 CLI_TIMEOUT = 300
 
 
-def run_predict(cli, jsonl_path):
+def run_predict(cli, jsonl_path, model=None):
     """The CLI's answers, one parsed object per output line."""
-    proc = subprocess.run([cli, "predict", "--strokes", jsonl_path],
+    proc = subprocess.run([cli, "predict", *(["--model", model] if model else []),
+                           "--strokes", jsonl_path],
                           capture_output=True, text=True, timeout=CLI_TIMEOUT)
     if proc.returncode != 0:
         raise AssertionError(f"digitlab-cli predict exited with {proc.returncode}:\n{proc.stderr}")
@@ -114,7 +121,12 @@ def keep_misread(drawings, labels, answers):
 
 def main():
     tap = Tap()
-    cli = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("DIGITLAB_CLI")
+    parser = argparse.ArgumentParser(description="Default model vs machine-drawn digits (TAP).")
+    parser.add_argument("cli", nargs="?", default=os.environ.get("DIGITLAB_CLI"),
+                        help="the digitlab-cli program (default: $DIGITLAB_CLI)")
+    parser.add_argument("--model", help="a model file instead of the embedded default")
+    args = parser.parse_args()
+    cli = args.cli
     if not cli or not os.access(cli, os.X_OK):
         tap.skip_all("no digitlab-cli program (pass its path or set DIGITLAB_CLI)")
     try:
@@ -130,7 +142,7 @@ def main():
         fixtures = os.path.join(tmp, "fixtures.jsonl")
         hershey.write_fixtures(items, fixtures, os.path.join(tmp, "fixtures.labels"))
         try:
-            answers = run_predict(cli, fixtures)
+            answers = run_predict(cli, fixtures, args.model)
         except (AssertionError, subprocess.TimeoutExpired) as e:
             tap.result(False, "predict reads the fixtures", str(e))
             return tap.done()
@@ -160,7 +172,7 @@ def main():
             f.write(json.dumps({"width": 280, "height": 280, "strokes": []}) + "\n")
             f.write(hershey.drawing_to_json(hershey.make_drawing(1, "futural", seed=SEED)) + "\n")
         try:
-            answers = run_predict(cli, empty)
+            answers = run_predict(cli, empty, args.model)
         except (AssertionError, subprocess.TimeoutExpired) as e:
             tap.result(False, "predict answers an empty drawing", str(e))
             return tap.done()

@@ -41,8 +41,8 @@ class GuiError(Exception):
     pass
 
 
-class Deadline(GuiError):
-    pass
+class Deadline(Exception):
+    """The outer timeout or a termination signal: stop everything."""
 
 
 def missing_tools():
@@ -294,8 +294,11 @@ class Session:
 
     def xdotool(self, *args, timeout=60.0):
         env = dict(os.environ, DISPLAY=self.xserver.display)
-        proc = subprocess.run(["xdotool", *map(str, args)], env=env, capture_output=True,
-                              text=True, timeout=timeout)
+        try:
+            proc = subprocess.run(["xdotool", *map(str, args)], env=env, capture_output=True,
+                                  text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise GuiError(f"xdotool {' '.join(map(str, args[:6]))}... hung for {timeout:.0f} s")
         if proc.returncode != 0:
             raise GuiError(f"xdotool {' '.join(map(str, args[:6]))}... failed: "
                            f"{proc.stderr.strip() or proc.returncode}")
@@ -367,9 +370,12 @@ class Session:
             g = self.geometry()
             x, y, w, h = g["X"], g["Y"], g["WIDTH"], g["HEIGHT"]
         env = dict(os.environ, DISPLAY=self.xserver.display)
-        proc = subprocess.run(["import", "-window", "root", "-crop", f"{w}x{h}+{x}+{y}",
-                               "+repage", path], env=env, capture_output=True, text=True,
-                              timeout=60)
+        try:
+            proc = subprocess.run(["import", "-window", "root", "-crop", f"{w}x{h}+{x}+{y}",
+                                   "+repage", path], env=env, capture_output=True, text=True,
+                                  timeout=60)
+        except subprocess.TimeoutExpired:
+            raise GuiError("import hung taking a screenshot")
         if proc.returncode != 0:
             raise GuiError(f"import failed: {proc.stderr.strip()}")
         return path

@@ -2,7 +2,9 @@
 """Digit Lab's GUI tests: the real digitlab window on a private X server,
 drawn on with real pointer drags, its --log-predictions events checked.
 
-    run-gui-test.py PATH/TO/digitlab [TEST ...]
+    run-gui-test.py PATH/TO/digitlab [--model FILE] [TEST ...]
+
+Without --model the app uses its embedded default model.
 
 Tests (all by default):
   digits      Hershey digits 0-9 in six styles at various sizes and places,
@@ -21,6 +23,7 @@ TAP output.  Logs of each run (app stderr, Xvfb, all events) go to
 <build>/tests/artifacts/ ($DIGITLAB_BUILD_ROOT, else the current folder).
 """
 
+import argparse
 import os
 import random
 import statistics
@@ -39,6 +42,7 @@ MIN_ACCURACY = 0.95
 MIN_LIVE_RATE = 20.0            # predictions per second of drawing
 QUIET_SECONDS = 1.0             # how long "no prediction" must hold
 DEADLINE = 540                  # under meson's 600 s timeout
+APP_ARGS = []                   # given to every launch of the app
 DIGIT_STYLES = ["futural", "rowmans", "futural-italic", "timesr", "scripts", "rowmand"]
 # The live canvas's own pen draws these, so keep digits big enough for it;
 # pointer events a little apart keep the run short.
@@ -66,7 +70,7 @@ def prediction_problem(event):
 # ---- digits ------------------------------------------------------------------
 
 def test_digits(tap, app_path):
-    with Session(app_path, artifacts_dir(), "digits") as s:
+    with Session(app_path, artifacts_dir(), "digits", APP_ARGS) as s:
         w, h = s.canvas["width"], s.canvas["height"]
         tap.diag(f"canvas {w}x{h} at {s.origin} on screen")
         results = []            # (style, digit, read, confidence)
@@ -120,7 +124,7 @@ def no_prediction_for(s, mark, seconds=QUIET_SECONDS):
 
 
 def test_shortcuts(tap, app_path):
-    with Session(app_path, artifacts_dir(), "shortcuts") as s:
+    with Session(app_path, artifacts_dir(), "shortcuts", APP_ARGS) as s:
         w, h = s.canvas["width"], s.canvas["height"]
         down = [(w * 0.5, h * (0.2 + 0.6 * i / 30)) for i in range(31)]         # a stem
         across = [(w * (0.3 + 0.4 * i / 20), h * 0.3) for i in range(21)]      # a bar
@@ -189,7 +193,7 @@ def test_shortcuts(tap, app_path):
 # ---- live --------------------------------------------------------------------
 
 def test_live(tap, app_path):
-    with Session(app_path, artifacts_dir(), "live") as s:
+    with Session(app_path, artifacts_dir(), "live", APP_ARGS) as s:
         w, h = s.canvas["width"], s.canvas["height"]
         # A big slow '8' in one stroke: about 4 s of drawing.
         drawing = hershey.make_drawing(8, "futural", w, h, rng=random.Random("gui-live"),
@@ -225,7 +229,7 @@ def test_live(tap, app_path):
 
 def test_screenshot(tap, app_path):
     folder = artifacts_dir()
-    with Session(app_path, folder, "screenshot") as s:
+    with Session(app_path, folder, "screenshot", APP_ARGS) as s:
         w, h = s.canvas["width"], s.canvas["height"]
         empty = s.screenshot(os.path.join(folder, "canvas-empty.png"), region="canvas")
         drawing = hershey.make_drawing(3, "futural", w, h, rng=random.Random("gui-shot"),
@@ -256,7 +260,7 @@ def test_screenshot(tap, app_path):
 def test_launch(tap, app_path):
     times = []
     for i in range(3):
-        with Session(app_path, artifacts_dir(), f"launch-{i + 1}") as s:
+        with Session(app_path, artifacts_dir(), f"launch-{i + 1}", APP_ARGS) as s:
             times.append(s.launch_seconds)
             g, c = s.window_geometry, s.canvas
             inside = (c["x"] >= 0 and c["y"] >= 0 and c["x"] + c["width"] <= g["WIDTH"]
@@ -279,16 +283,22 @@ TESTS = {
 
 
 def main():
-    tap = Tap()
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    app_path = os.path.abspath(sys.argv[1])
-    names = sys.argv[2:] or list(TESTS)
-    unknown = [n for n in names if n not in TESTS]
+    global APP_ARGS
+    parser = argparse.ArgumentParser(description="Digit Lab's GUI tests (TAP output).")
+    parser.add_argument("app", help="the digitlab program")
+    parser.add_argument("--model", help="start the app with this model file")
+    parser.add_argument("tests", nargs="*", metavar="TEST",
+                        help=f"tests to run: {', '.join(TESTS)} (default: all)")
+    args = parser.parse_args()
+    unknown = [n for n in args.tests if n not in TESTS]
     if unknown:
-        print(f"unknown test(s) {', '.join(unknown)}; known: {', '.join(TESTS)}", file=sys.stderr)
-        return 2
+        parser.error(f"unknown test(s) {', '.join(unknown)}; known: {', '.join(TESTS)}")
+    app_path = os.path.abspath(args.app)
+    names = args.tests or list(TESTS)
+    if args.model:
+        APP_ARGS = ["--model", os.path.abspath(args.model)]
+
+    tap = Tap()
     if not os.access(app_path, os.X_OK):
         tap.skip_all(f"{app_path} is not an executable")
     missing = harness.missing_tools()
@@ -306,6 +316,10 @@ def main():
             TESTS[name](tap, app_path)
         except GuiError as e:
             tap.result(False, f"{name}: the test ran to its end", str(e))
+        except harness.Deadline as e:
+            tap.result(False, f"{name}: the test ran to its end", str(e))
+            print(f"Bail out! {e}", flush=True)
+            return 1
     return tap.done()
 
 
