@@ -5,8 +5,9 @@
  * off-centre, thinner or thicker. Training on randomly distorted copies
  * closes that gap. Per image: an affine map (rotation, scale, aspect,
  * shear, translation) and, for some images, a smooth elastic field
- * (Simard et al. 2003) are applied in one bilinear resampling pass; then the
- * strokes are thinned or thickened by a fraction of a pixel.
+ * (Simard et al. 2003) are applied in one bilinear resampling (a first,
+ * trial pass finds how far the field moved the ink); then the strokes are
+ * thinned or thickened by a fraction of a pixel or more.
  *
  * Everything lives on the stack: the trainer calls this from many threads
  * for every image of every epoch. docs/augmentation.md has the reasons for
@@ -24,7 +25,7 @@
 #define CENTRE ((SIDE - 1) * 0.5f)
 
 /* The elastic field is built on a grid of nodes every 1, 2 or 4 pixels
- * (see elastic_field); the Gaussian that smooths it is cut at 3 sigma, and
+ * (see ElasticField); the Gaussian that smooths it is cut at 3 sigma, and
  * fields wider than the image are nearly uniform over it anyway. */
 #define ELASTIC_MAX_NODES  (SIDE + 1)
 #define ELASTIC_MAX_RADIUS SIDE
@@ -40,7 +41,8 @@ void
 nn_augment_params_default (NnAugmentParams *params)
 {
   /* Tuned by eye on grids of distorted MNIST digits (tests/augment-preview):
-   * every digit must stay readable as itself. */
+   * every digit must stay readable as itself. docs/augmentation.md says
+   * why each range is what it is. */
   *params = (NnAugmentParams) {
     .rotation_deg = 12.0f,
     .scale_min = 0.85f,
@@ -48,7 +50,7 @@ nn_augment_params_default (NnAugmentParams *params)
     .aspect = 0.10f,
     .shear = 0.25f,
     .translate_px = 2.0f,
-    .elastic_alpha = 1.2f,
+    .elastic_alpha = 1.0f,
     .elastic_sigma = 4.0f,
     .elastic_probability = 0.5f,
     .stroke_min = -1.0f,
