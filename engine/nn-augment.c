@@ -180,7 +180,11 @@ elastic_field_init (ElasticField *field, float alpha, float sigma, guint64 seed)
   float kernel[2 * ELASTIC_MAX_RADIUS + 1];
   int radius = 0;
   if (node_sigma > 0.0f && isfinite (node_sigma))
-    radius = MIN ((int) ceilf (3.0f * node_sigma), ELASTIC_MAX_RADIUS);
+    {
+      /* Compared as a float: a huge sigma would not fit in an int. */
+      float reach = ceilf (3.0f * node_sigma);
+      radius = reach < ELASTIC_MAX_RADIUS ? (int) reach : ELASTIC_MAX_RADIUS;
+    }
 
   double kernel_sum = 0.0;
   for (int k = -radius; k <= radius; k++)

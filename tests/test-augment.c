@@ -793,6 +793,17 @@ test_finite_and_in_range (void)
   t.translate_x = NAN;
   nn_augment_image_with (&t, digit, out);
   assert_valid_image (out);
+  static const float sigmas[] = { 1e30f, INFINITY, NAN, -3.0f };
+  for (guint k = 0; k < G_N_ELEMENTS (sigmas); k++)
+    {
+      nn_augment_transform_identity (&t);
+      t.elastic_alpha = 1e30f;
+      t.elastic_sigma = sigmas[k];
+      t.elastic_seed = k;
+      t.stroke = 1e30f;
+      nn_augment_image_with (&t, digit, out);
+      assert_valid_image (out);
+    }
 }
 
 static void
