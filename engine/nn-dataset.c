@@ -80,9 +80,9 @@ find_standard_file (const char *dir, guint which, GError **error)
                    "needs the four MNIST files train-images-idx3-ubyte, "
                    "train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
                    "t10k-labels-idx1-ubyte, gzipped or not. “Getting MNIST” "
-                   "in Digit Lab's README says where to download them; "
-                   "Debian's dataset-fashion-mnist package installs "
-                   "Fashion-MNIST in /usr/share/datasets/fashion-mnist."),
+                   "in Digit Lab's README (docs/mnist.md) says where to "
+                   "download them; Debian's dataset-fashion-mnist package "
+                   "installs Fashion-MNIST in /usr/share/datasets/fashion-mnist."),
                  standard_names[which][0], standard_names[which][0], display);
   }
   return NULL;
