@@ -132,9 +132,9 @@ merge (Merge how, float c, float acc, float alpha, float beta)
 }
 
 static inline __attribute__ ((always_inline)) void
-merge_row (Merge how, float *c, v16 acc, float alpha, float beta)
+merge_row (Merge how, float *c, const v16 *acc, float alpha, float beta)
 {
-  v16 v = alpha == 1.0f ? acc : alpha * acc;
+  v16 v = alpha == 1.0f ? *acc : alpha * *acc;
 
   if (how == MERGE_STORE)
     *(v16u *) c = v;
@@ -181,12 +181,12 @@ macro_kernel_body (gsize mc, gsize nc, gsize kc,
             {
               float *ct = c + ir * ldc + jr;
 
-              merge_row (how, ct + 0 * ldc, c0, alpha, beta);
-              merge_row (how, ct + 1 * ldc, c1, alpha, beta);
-              merge_row (how, ct + 2 * ldc, c2, alpha, beta);
-              merge_row (how, ct + 3 * ldc, c3, alpha, beta);
-              merge_row (how, ct + 4 * ldc, c4, alpha, beta);
-              merge_row (how, ct + 5 * ldc, c5, alpha, beta);
+              merge_row (how, ct + 0 * ldc, &c0, alpha, beta);
+              merge_row (how, ct + 1 * ldc, &c1, alpha, beta);
+              merge_row (how, ct + 2 * ldc, &c2, alpha, beta);
+              merge_row (how, ct + 3 * ldc, &c3, alpha, beta);
+              merge_row (how, ct + 4 * ldc, &c4, alpha, beta);
+              merge_row (how, ct + 5 * ldc, &c5, alpha, beta);
             }
           else
             {

@@ -258,7 +258,7 @@ nn_model_describe (const NnModel *model)
       g_string_append_printf (text, "%-*s  %*s -> %-*s",
                               word_width, (char *) words->pdata[i],
                               in_width, (char *) inputs->pdata[i],
-                              out_width, (char *) outputs->pdata[i]);
+                              n_params > 0 ? out_width : 0, (char *) outputs->pdata[i]);
       if (n_params > 0)
         {
           g_string_append (text, "  ");

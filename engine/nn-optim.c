@@ -207,15 +207,18 @@ adam_update (gsize n, float *restrict p, const float *restrict g,
              float *restrict m, float *restrict v,
              float step_size, float sqrt_correction2, float decay_factor)
 {
+  /* 1 - beta in double first, as PyTorch does: 1.0f - 0.999f is 1.3e-5
+   * off 0.001. */
   const float b1 = (float) ADAM_BETA1, b2 = (float) ADAM_BETA2;
+  const float one_minus_b1 = (float) (1.0 - ADAM_BETA1), one_minus_b2 = (float) (1.0 - ADAM_BETA2);
 
 #pragma omp parallel for simd num_threads (nn_get_threads ()) schedule (static) if (n >= 65536)
   for (gsize i = 0; i < n; i++)
     {
       /* PyTorch: m and v as moving averages, then
        * p -= lr / c1 * m / (sqrt (v) / sqrt (c2) + eps) */
-      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+      m[i] = b1 * m[i] + one_minus_b1 * g[i];
+      v[i] = b2 * v[i] + one_minus_b2 * g[i] * g[i];
       p[i] = p[i] * decay_factor
              - step_size * m[i] / (sqrtf (v[i]) / sqrt_correction2 + ADAM_EPSILON);
     }

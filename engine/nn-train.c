@@ -261,6 +261,15 @@ finish_epoch (NnTrainer *trainer, const NnTrainCallbacks *callbacks)
     callbacks->epoch_done (&report, callbacks->user_data);
 }
 
+static gboolean
+stopped (GCancellable *cancellable, GError **error)
+{
+  if (!g_cancellable_is_cancelled (cancellable))
+    return FALSE;
+  g_set_error (error, NN_ERROR, NN_ERROR_CANCELLED, _("Training was stopped"));
+  return TRUE;
+}
+
 gboolean
 nn_trainer_run (NnTrainer              *trainer,
                 const NnTrainCallbacks *callbacks,
@@ -286,6 +295,10 @@ nn_trainer_run (NnTrainer              *trainer,
 
   while (!nn_trainer_is_done (trainer))
     {
+      /* Checked before shuffling too, so a pause between epochs leaves a
+       * clean epoch boundary behind. */
+      if (stopped (cancellable, error))
+        return FALSE;
       if (!trainer->order_ready)
         start_epoch (trainer);
 
@@ -294,11 +307,8 @@ nn_trainer_run (NnTrainer              *trainer,
           gint64 batch_start;
           BatchResult result;
 
-          if (g_cancellable_is_cancelled (cancellable))
-            {
-              g_set_error (error, NN_ERROR, NN_ERROR_CANCELLED, _("Training was stopped"));
-              return FALSE;
-            }
+          if (stopped (cancellable, error))
+            return FALSE;
 
           batch_start = g_get_monotonic_time ();
           result = train_batch (trainer);
