@@ -94,7 +94,7 @@ class XServer:
 
     def start(self, timeout=30.0):
         read_fd, write_fd = os.pipe()
-        with open(self.log_path, "ab") as log:
+        with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", SCREEN,
                  "-nolisten", "tcp", "-noreset"],
@@ -140,7 +140,7 @@ class App:
         return self.proc.pid
 
     def start(self):
-        with open(self.stderr_path, "ab") as err:
+        with open(self.stderr_path, "wb") as err:
             self.started_at = time.monotonic()
             self.proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=err)
