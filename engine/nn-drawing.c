@@ -93,7 +93,9 @@ nn_drawing_new (guint width, guint height)
 {
   NnDrawing *drawing;
 
+  /* Cairo's image surfaces stop at 32767 pixels a side. */
   g_return_val_if_fail (width > 0 && height > 0, NULL);
+  g_return_val_if_fail (width <= 32767 && height <= 32767, NULL);
 
   drawing = g_new0 (NnDrawing, 1);
   drawing->width = width;
