@@ -10,8 +10,11 @@
 #include <math.h>
 
 #include "nn.h"
+#include "nn-json-depth.h"
 
 #define NN_DRAWING_MAX_SIDE 4096
+/* {strokes: [[[x, y]]]} nests four deep. */
+#define NN_DRAWING_MAX_DEPTH 8
 
 typedef enum {
   ACTION_STROKE,   /* a stroke was added */
@@ -559,6 +562,12 @@ nn_drawing_from_json (const char *json, GError **error)
 
   g_return_val_if_fail (json != NULL, NULL);
 
+  if (!nn_json_depth_ok (json, -1, NN_DRAWING_MAX_DEPTH))
+    {
+      g_set_error (error, NN_ERROR, NN_ERROR_DRAWING,
+                   _("The drawing is not valid: its JSON is nested too deeply"));
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, json, -1, &json_error))
     {
       g_set_error (error, NN_ERROR, NN_ERROR_DRAWING,

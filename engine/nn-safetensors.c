@@ -13,13 +13,13 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "nn-json-depth.h"
 #include "nn-safetensors.h"
 
 /* The reference implementation's limit: a header is a few kilobytes; this
  * bound only stops a corrupt length from allocating gigabytes. */
 #define ST_MAX_HEADER (100u * 1000u * 1000u)
-/* Our headers nest three deep ({name: {shape: [...]}}); json-glib's parser
- * recurses, so a file of a million '[' must be refused before it sees it. */
+/* Our headers nest three deep ({name: {shape: [...]}}). */
 #define ST_MAX_DEPTH 16
 #define ST_METADATA_KEY "__metadata__"
 
@@ -202,36 +202,6 @@ nn_safetensors_write (const char          *path,
 }
 
 /* ---- Reading ------------------------------------------------------------ */
-
-static gboolean
-header_depth_ok (const char *json, gsize len)
-{
-  gboolean in_string = FALSE;
-  int depth = 0;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = json[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '{' || c == '[')
-        {
-          if (++depth > ST_MAX_DEPTH)
-            return FALSE;
-        }
-      else if (c == '}' || c == ']')
-        depth--;
-    }
-  return TRUE;
-}
 
 /* A JSON integer >= 0; json-glib keeps integers as gint64 and anything with
  * a fraction or exponent as a double, which is refused. */
@@ -517,7 +487,7 @@ nn_safetensors_parse (GBytes *bytes, GError **error)
   st->data = contents + 8 + header_len;
   st->data_size = size - 8 - header_len;
 
-  if (!header_depth_ok ((const char *) contents + 8, header_len))
+  if (!nn_json_depth_ok ((const char *) contents + 8, (gssize) header_len, ST_MAX_DEPTH))
     {
       g_set_error (error, NN_ERROR, NN_ERROR_MODEL_JSON,
                    _("the header's JSON is nested too deeply"));

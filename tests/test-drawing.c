@@ -295,6 +295,22 @@ test_json_errors (void)
       g_assert_error (error, NN_ERROR, NN_ERROR_DRAWING);
       g_assert_nonnull (strstr (error->message, cases[i].says));
     }
+
+  /* Nested a million deep: refused before json-glib's parser, which
+   * recurses, could overflow the stack. */
+  {
+    GString *deep = g_string_new ("{\"width\": 10, \"height\": 10, \"strokes\": ");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(NnDrawing) drawing = NULL;
+
+    for (int i = 0; i < 1000000; i++)
+      g_string_append_c (deep, '[');
+    drawing = nn_drawing_from_json (deep->str, &error);
+    g_assert_null (drawing);
+    g_assert_error (error, NN_ERROR, NN_ERROR_DRAWING);
+    g_assert_nonnull (strstr (error->message, "deeply"));
+    g_string_free (deep, TRUE);
+  }
 }
 
 /* ---- Rendering ---------------------------------------------------------- */
