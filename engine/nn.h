@@ -99,7 +99,8 @@ NnDataset *nn_dataset_load_idx  (const char *images_path,
                                  GError    **error);
 /* Looks in @dir for the standard MNIST names, each with or without .gz:
  * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
- * t10k-labels-idx1-ubyte. Works for Fashion-MNIST as Debian ships it. */
+ * t10k-labels-idx1-ubyte. Works for Fashion-MNIST as Debian ships it.
+ * Either of @train and @test may be NULL to skip loading that half. */
 gboolean   nn_dataset_load_dir  (const char  *dir,
                                  NnDataset  **train,
                                  NnDataset  **test,
