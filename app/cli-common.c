@@ -114,52 +114,6 @@ cli_default_data_dir (void)
   return g_strdup (MNIST_DEFAULT_DIR);
 }
 
-/* The IDX file @base in @dir, gzipped or not, like the engine's folder
- * loader looks for it. */
-static char *
-find_idx_file (const char *dir, const char *base, GError **error)
-{
-  g_autofree char *plain = g_build_filename (dir, base, NULL);
-  g_autofree char *gzipped = g_strconcat (plain, ".gz", NULL);
-
-  if (g_file_test (gzipped, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&gzipped);
-  if (g_file_test (plain, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&plain);
-  g_set_error (error, NN_ERROR, NN_ERROR_IDX_MISSING,
-               _("no %s or %s.gz"), base, base);
-  return NULL;
-}
-
-/* Folder absent or MNIST files missing: say where we looked and what to do.
- * Other errors (a corrupt file, say) are clear enough as the loader words
- * them. */
-static gboolean
-fail_missing_data (const char *dir, GError **error)
-{
-  g_autofree char *user_dir = user_data_mnist_dir ();
-  g_autoptr(GError) cause = NULL;
-
-  if (error != NULL && *error != NULL)
-    {
-      if (!g_error_matches (*error, NN_ERROR, NN_ERROR_IDX_MISSING))
-        return FALSE;
-      cause = g_steal_pointer (error);
-    }
-
-  if (cause == NULL)
-    g_set_error (error, NN_ERROR, NN_ERROR_IDX_MISSING,
-                 _("No MNIST folder at %s; put the four MNIST files in %s "
-                   "or pass --data DIR (docs/mnist.md tells where to get them)"),
-                 dir, user_dir);
-  else
-    g_set_error (error, NN_ERROR, NN_ERROR_IDX_MISSING,
-                 _("MNIST not found in %s (%s); put the four MNIST files in %s "
-                   "or pass --data DIR (docs/mnist.md tells where to get them)"),
-                 dir, cause->message, user_dir);
-  return FALSE;
-}
-
 gboolean
 cli_load_data (const char  *dir,
                NnDataset  **train,
@@ -167,27 +121,23 @@ cli_load_data (const char  *dir,
                GError     **error)
 {
   g_autofree char *default_dir = NULL;
-  g_autofree char *images = NULL;
-  g_autofree char *labels = NULL;
-
-  g_return_val_if_fail (test != NULL, FALSE);
 
   if (dir == NULL)
     dir = default_dir = cli_default_data_dir ();
+
+  /* The engine explains missing files; a missing folder more often means
+   * MNIST was never downloaded, so say where it is looked for. */
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-    return fail_missing_data (dir, error);
+    {
+      g_autofree char *user_dir = user_data_mnist_dir ();
 
-  if (train != NULL)
-    return nn_dataset_load_dir (dir, train, test, error) || fail_missing_data (dir, error);
-
-  /* Evaluation needs only the test set: skip decompressing 60,000 training
-   * images. */
-  images = find_idx_file (dir, "t10k-images-idx3-ubyte", error);
-  labels = images != NULL ? find_idx_file (dir, "t10k-labels-idx1-ubyte", error) : NULL;
-  if (labels == NULL)
-    return fail_missing_data (dir, error);
-  *test = nn_dataset_load_idx (images, labels, error);
-  return *test != NULL;
+      g_set_error (error, NN_ERROR, NN_ERROR_IDX_MISSING,
+                   _("No MNIST folder at %s: put the four MNIST files in %s or pass "
+                     "--data DIR (docs/mnist.md says where to get them)"),
+                   dir, user_dir);
+      return FALSE;
+    }
+  return nn_dataset_load_dir (dir, train, test, error);
 }
 
 NnModel *

@@ -61,8 +61,9 @@ gboolean cli_apply_threads (const char *command, int n_threads);
 char    *cli_default_data_dir (void);
 
 /* Loads the training and test sets from @dir (NULL: the default folder).
- * When the files are missing the error says where it looked and how to get
- * MNIST. Either output may be NULL when not wanted, which skips reading it. */
+ * @train may be NULL when only the test set is wanted. When the folder or
+ * the files are missing the error says where it looked and how to get
+ * MNIST. */
 gboolean cli_load_data (const char  *dir,
                         NnDataset  **train,
                         NnDataset  **test,

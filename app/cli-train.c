@@ -4,8 +4,8 @@
  * Training runs on a worker thread while the main thread runs a main loop
  * that draws the progress line and turns SIGINT/SIGTERM into a cancellation
  * the trainer sees at the next batch. The model file is written once,
- * atomically, at the end; with --checkpoint the run pauses at each epoch
- * boundary to write a checkpoint, from which --resume continues bit for bit. */
+ * atomically, at the end; with --checkpoint a checkpoint is written at
+ * every epoch boundary, from which --resume continues bit for bit. */
 #include "config.h"
 
 #include <glib-unix.h>
@@ -83,6 +83,7 @@ typedef struct {
   double        seconds;           /* training time, earlier runs included */
   float         test_accuracy;     /* after the last epoch run here, or -1 */
   guint         checkpointed_epoch;/* epochs finished in the last checkpoint */
+  GError       *checkpoint_error;  /* why a checkpoint could not be written */
 } TrainRun;
 
 /* ---- Progress ------------------------------------------------------------ */
@@ -97,38 +98,44 @@ format_duration (double seconds)
   return g_strdup_printf ("%u:%02u", s / 60, s % 60);
 }
 
-static gboolean
-draw_progress (gpointer user_data)
-{
-  TrainRun *run = user_data;
-  NnBatchReport batch;
-  double loss;
-  g_autofree char *eta = NULL;
-
-  g_mutex_lock (&run->lock);
-  batch = run->batch;
-  loss = run->n_losses > 0
-           ? run->loss_average / (1.0 - pow (LOSS_SMOOTHING, run->n_losses))
-           : NAN;
-  g_mutex_unlock (&run->lock);
-
-  if (!run->have_batch)
-    return G_SOURCE_CONTINUE;
-  eta = format_duration (batch.eta_s);
-  /* \r and "erase to end of line": the line is rewritten in place. */
-  fprintf (stderr, _("\r\033[Kepoch %u/%u  %3.0f%%  %.0f images/s  loss %.4f  ETA %s"),
-           batch.epoch + 1, batch.epochs,
-           100.0 * (batch.batch + 1) / MAX (batch.batches_per_epoch, 1u),
-           batch.images_per_s, loss, eta);
-  fflush (stderr);
-  return G_SOURCE_CONTINUE;
-}
-
+/* Back to the start of the progress line and clear it ("erase to end of
+ * line"), so the line is rewritten in place. */
 static void
 erase_progress (TrainRun *run)
 {
   if (run->tty)
     fputs ("\r\033[K", stderr);
+}
+
+static gboolean
+draw_progress (gpointer user_data)
+{
+  TrainRun *run = user_data;
+  NnBatchReport batch;
+  gboolean have_batch;
+  double loss;
+  g_autofree char *eta = NULL;
+
+  g_mutex_lock (&run->lock);
+  batch = run->batch;
+  have_batch = run->have_batch;
+  /* Divided by the weight the average has gathered so far, so the first
+   * batches are not pulled towards zero. */
+  loss = run->n_losses > 0
+           ? run->loss_average / (1.0 - pow (LOSS_SMOOTHING, run->n_losses))
+           : NAN;
+  g_mutex_unlock (&run->lock);
+
+  if (!have_batch)
+    return G_SOURCE_CONTINUE;
+  eta = format_duration (batch.eta_s);
+  erase_progress (run);
+  fprintf (stderr, _("epoch %u/%u  %3.0f%%  %.0f images/s  loss %.4f  ETA %s"),
+           batch.epoch + 1, batch.epochs,
+           100.0 * (batch.batch + 1) / MAX (batch.batches_per_epoch, 1u),
+           batch.images_per_s, loss, eta);
+  fflush (stderr);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -197,26 +204,19 @@ on_epoch_done (const NnEpochReport *report, gpointer user_data)
   /* Kept in the model as it goes, so a checkpoint carries it to --resume. */
   set_train_seconds (run->model, run->seconds);
 
-  /* Stop at this epoch boundary so the worker can write the checkpoint;
-   * the trainer then carries on exactly where it stopped. */
-  if (run->checkpoint != NULL && report->epoch + 1 < report->epochs)
-    g_cancellable_cancel (run->cancellable);
+  /* The trainer calls this at the epoch boundary itself: the next epoch's
+   * shuffle has not been drawn yet, the very state a checkpoint holds. A
+   * run that cannot keep its checkpoints stops rather than go on without. */
+  if (run->checkpoint != NULL)
+    {
+      if (nn_trainer_save_checkpoint (run->trainer, run->checkpoint, &run->checkpoint_error))
+        run->checkpointed_epoch = report->epoch + 1;
+      else
+        g_cancellable_cancel (run->cancellable);
+    }
 }
 
 /* ---- The worker ---------------------------------------------------------- */
-
-static gboolean
-save_checkpoint (TrainRun *run, GError **error)
-{
-  guint epoch = nn_trainer_get_epoch (run->trainer);
-
-  if (run->checkpoint == NULL || epoch == run->checkpointed_epoch)
-    return TRUE;
-  if (!nn_trainer_save_checkpoint (run->trainer, run->checkpoint, error))
-    return FALSE;
-  run->checkpointed_epoch = epoch;
-  return TRUE;
-}
 
 static gboolean
 quit_loop (gpointer user_data)
@@ -233,26 +233,10 @@ train_thread (gpointer user_data)
   TrainRun *run = user_data;
   const NnTrainCallbacks callbacks = { on_batch_done, on_epoch_done, run };
 
-  for (;;)
-    {
-      run->ok = nn_trainer_run (run->trainer, &callbacks, run->cancellable, &run->error);
-      if (run->ok)
-        {
-          run->ok = save_checkpoint (run, &run->error);
-          break;
-        }
-      if (!g_error_matches (run->error, NN_ERROR, NN_ERROR_CANCELLED))
-        break;
-
-      /* Reset before looking at stop_signal: a signal after the reset
-       * cancels again and ends the next run at once. */
-      g_cancellable_reset (run->cancellable);
-      if (g_atomic_int_get (&run->stop_signal) != 0)
-        break;
-      g_clear_error (&run->error);
-      if (!save_checkpoint (run, &run->error))
-        break;
-    }
+  run->ok = nn_trainer_run (run->trainer, &callbacks, run->cancellable, &run->error);
+  /* The last epoch's checkpoint can fail after the trainer is done. */
+  if (run->checkpoint_error != NULL)
+    run->ok = FALSE;
 
   /* After the epoch lines already queued, at the same priority. */
   g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, quit_loop, run, NULL);
@@ -292,7 +276,6 @@ run_training (TrainRun *run)
   run->loop = g_main_loop_new (NULL, FALSE);
   run->cancellable = g_cancellable_new ();
   run->test_accuracy = -1.0f;
-  run->checkpointed_epoch = nn_trainer_get_epoch (run->trainer);
   g_mutex_init (&run->lock);
 
   g_unix_signal_add (SIGINT, on_sigint, run);
@@ -621,9 +604,13 @@ train (const TrainOptions *o, int argc, char **argv)
 
   if (!run.ok)
     {
-      status = g_atomic_int_get (&run.stop_signal) != 0
-                 ? report_stopped (&run, o->checkpoint)
-                 : cli_fail_error (run.error);
+      if (run.checkpoint_error != NULL)
+        status = cli_fail_error (run.checkpoint_error);
+      else if (g_atomic_int_get (&run.stop_signal) != 0)
+        status = report_stopped (&run, o->checkpoint);
+      else
+        status = cli_fail_error (run.error);
+      g_clear_error (&run.checkpoint_error);
       g_clear_error (&run.error);
       return status;
     }
