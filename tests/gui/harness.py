@@ -320,6 +320,20 @@ class Session:
         values = dict(line.split("=", 1) for line in out.split() if "=" in line)
         return {k: int(v) for k, v in values.items() if v.lstrip("-").isdigit()}
 
+    def model(self):
+        """The app's latest model event ({"name": null, ...} when it has
+        none), or None if it has not said."""
+        try:
+            self.app.wait_for(is_event("model"), timeout=5.0, what="model event")
+        except GuiError:
+            return None
+        models = [e for e in self.app.since(0) if e.get("event") == "model"]
+        return models[-1]
+
+    def has_model(self):
+        model = self.model()
+        return bool(model and (model.get("name") or model.get("arch")))
+
     def to_screen(self, x, y):
         return (int(round(self.origin[0] + x)), int(round(self.origin[1] + y)))
 
