@@ -71,6 +71,18 @@ def set_deadline(seconds):
     signal.alarm(int(seconds))
 
 
+def _die_with_parent():
+    """Runs in the child before exec: if the harness itself is killed
+    outright (SIGKILL leaves no chance to clean up), the kernel ends the
+    child too, so no X server or app outlives its test."""
+    try:
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 def _stop(proc, grace=3.0):
     if proc is None or proc.poll() is not None:
         return
@@ -99,7 +111,7 @@ class XServer:
                 ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", SCREEN,
                  "-nolisten", "tcp", "-noreset"],
                 pass_fds=[write_fd], stdin=subprocess.DEVNULL,
-                stdout=log, stderr=log)
+                stdout=log, stderr=log, preexec_fn=_die_with_parent)
         os.close(write_fd)
         text = b""
         end = time.monotonic() + timeout
@@ -143,7 +155,8 @@ class App:
         with open(self.stderr_path, "wb") as err:
             self.started_at = time.monotonic()
             self.proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=err)
+                                         stdout=subprocess.PIPE, stderr=err,
+                                         preexec_fn=_die_with_parent)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
