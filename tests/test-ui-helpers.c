@@ -63,7 +63,7 @@ static void
 emit_every_event (void)
 {
   digit_event_log_set_enabled (TRUE);
-  digit_event_log_ready (12, 60, 480, 480);
+  digit_event_log_ready (12, 60, 480, 480, 2);
   digit_event_log_prediction (sample_probabilities, FALSE, 1);
   digit_event_log_prediction (sample_probabilities, TRUE, 2);
   digit_event_log_cleared ();
@@ -95,6 +95,7 @@ test_event_log_lines (void)
   g_assert_cmpint (json_object_get_int_member (canvas, "y"), ==, 60);
   g_assert_cmpint (json_object_get_int_member (canvas, "width"), ==, 480);
   g_assert_cmpint (json_object_get_int_member (canvas, "height"), ==, 480);
+  g_assert_cmpint (json_object_get_int_member (ready, "scale"), ==, 2);
 
   live = parse_line (lines[1]);
   g_assert_cmpstr (json_object_get_string_member (live, "event"), ==, "prediction");
@@ -137,7 +138,7 @@ static void
 emit_while_disabled (void)
 {
   digit_event_log_set_enabled (FALSE);
-  digit_event_log_ready (1, 2, 3, 4);
+  digit_event_log_ready (1, 2, 3, 4, 1);
   digit_event_log_prediction (sample_probabilities, TRUE, 1);
   digit_event_log_cleared ();
   digit_event_log_history ("undo", 0);

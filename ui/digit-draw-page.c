@@ -164,7 +164,8 @@ on_canvas_area_changed (DigitCanvas   *canvas,
   GdkRectangle area;
 
   if (digit_canvas_get_surface_area (canvas, &area))
-    digit_event_log_ready (area.x, area.y, area.width, area.height);
+    digit_event_log_ready (area.x, area.y, area.width, area.height,
+                           gtk_widget_get_scale_factor (GTK_WIDGET (canvas)));
 }
 
 static void

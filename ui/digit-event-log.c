@@ -67,7 +67,7 @@ emit (GString *line)
 }
 
 void
-digit_event_log_ready (int x, int y, int width, int height)
+digit_event_log_ready (int x, int y, int width, int height, int scale)
 {
   g_autoptr(GString) line = NULL;
 
@@ -75,8 +75,8 @@ digit_event_log_ready (int x, int y, int width, int height)
     return;
   line = g_string_new (NULL);
   g_string_append_printf (line,
-                          "{\"event\":\"ready\",\"canvas\":{\"x\":%d,\"y\":%d,\"width\":%d,\"height\":%d}}",
-                          x, y, width, height);
+                          "{\"event\":\"ready\",\"canvas\":{\"x\":%d,\"y\":%d,\"width\":%d,\"height\":%d},\"scale\":%d}",
+                          x, y, width, height, scale);
   emit (line);
 }
 

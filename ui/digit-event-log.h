@@ -15,8 +15,10 @@ G_BEGIN_DECLS
 void     digit_event_log_set_enabled (gboolean enabled);
 gboolean digit_event_log_is_enabled  (void);
 
-/* {"event":"ready","canvas":{"x":X,"y":Y,"width":W,"height":H}} */
-void digit_event_log_ready      (int x, int y, int width, int height);
+/* {"event":"ready","canvas":{"x":X,"y":Y,"width":W,"height":H},"scale":S}
+ * The canvas in surface coordinates (logical pixels); @scale is the
+ * surface's scale factor, device pixels per logical pixel. */
+void digit_event_log_ready      (int x, int y, int width, int height, int scale);
 /* {"event":"prediction","digit":D,"confidence":C,"probabilities":[...],
  *  "final":B,"strokes":N} */
 void digit_event_log_prediction (const float probabilities[NN_CLASSES],
