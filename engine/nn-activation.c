@@ -21,7 +21,12 @@ nn_relu_backward (gsize n, const float *out, const float *dout, float *din)
 {
 #pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= PARALLEL_MIN)
   for (gsize i = 0; i < n; i++)
-    din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+    {
+      /* Loaded unconditionally, so the select vectorises. */
+      float gradient = dout[i];
+
+      din[i] = out[i] > 0.0f ? gradient : 0.0f;
+    }
 }
 
 void

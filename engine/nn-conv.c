@@ -46,7 +46,7 @@ valid_columns (const NnLayer *layer, guint kx, guint *x0, guint *x1)
   *x1 = (guint) CLAMP (last, (int) *x0, (int) layer->out_w);
 }
 
-static void
+NN_INLINE_COPIES static void
 im2col (const NnLayer *layer, const float *in, float *col)
 {
   const guint k = layer->kernel, h = layer->in_h, w = layer->in_w;
@@ -65,28 +65,35 @@ im2col (const NnLayer *layer, const float *in, float *col)
             {
               int iy = (int) (oy + ky) - (int) layer->pad;
               float *dest = row + (gsize) oy * ow;
+              const float *src;
 
               if (iy < 0 || iy >= (int) h)
                 {
-                  memset (dest, 0, ow * sizeof (float));
+                  for (guint ox = 0; ox < ow; ox++)
+                    dest[ox] = 0.0f;
                   continue;
                 }
-              memset (dest, 0, x0 * sizeof (float));
-              memcpy (dest + x0, plane + (gsize) iy * w + x0 + kx - layer->pad,
-                      (x1 - x0) * sizeof (float));
-              memset (dest + x1, 0, (ow - x1) * sizeof (float));
+              src = plane + (gsize) iy * w + kx - layer->pad;
+              for (guint ox = 0; ox < x0; ox++)
+                dest[ox] = 0.0f;
+              for (guint ox = x0; ox < x1; ox++)
+                dest[ox] = src[ox];
+              for (guint ox = x1; ox < ow; ox++)
+                dest[ox] = 0.0f;
             }
         }
 }
 
 /* The adjoint of im2col: adds each unrolled value back where it came from. */
-static void
+NN_INLINE_COPIES static void
 col2im (const NnLayer *layer, const float *col, float *din)
 {
   const guint k = layer->kernel, h = layer->in_h, w = layer->in_w;
   const guint oh = layer->out_h, ow = layer->out_w;
+  const gsize in_size = nn_layer_in_size (layer);
 
-  memset (din, 0, nn_layer_in_size (layer) * sizeof (float));
+  for (gsize i = 0; i < in_size; i++)
+    din[i] = 0.0f;
   for (guint c = 0; c < layer->in_c; c++)
     for (guint ky = 0; ky < k; ky++)
       for (guint kx = 0; kx < k; kx++)

@@ -18,7 +18,7 @@
 #endif
 
 #include "nn-gemm.h"
-#include "nn.h"
+#include "nn-private.h"
 
 #define MR 6
 #define NR 16
@@ -33,7 +33,7 @@ typedef float v16u __attribute__ ((vector_size (NR * sizeof (float)), aligned (4
 
 /* Rows [0, mc) x columns [0, kc) of op(A) into MR-row panels; each panel
  * is kc steps of MR values, rows past mc are zero. */
-static void
+NN_INLINE_COPIES static void
 pack_a (gboolean trans, gsize mc, gsize kc, const float *a, gsize lda, float *dest)
 {
   for (gsize ir = 0; ir < mc; ir += MR)
@@ -72,7 +72,7 @@ pack_a (gboolean trans, gsize mc, gsize kc, const float *a, gsize lda, float *de
 
 /* Rows [0, kc) x columns [0, nc) of op(B) into NR-column panels; each panel
  * is kc steps of NR values, columns past nc are zero. */
-static void
+NN_INLINE_COPIES static void
 pack_b (gboolean trans, gsize kc, gsize nc, const float *b, gsize ldb, float *dest)
 {
   for (gsize jr = 0; jr < nc; jr += NR)

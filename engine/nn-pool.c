@@ -25,24 +25,52 @@ nn_maxpool_forward (const NnLayer *layer, guint batch,
       gint32 *winners = argmax ? argmax + p * oh * ow : NULL;
 
       for (guint oy = 0; oy < oh; oy++)
-        for (guint ox = 0; ox < ow; ox++)
-          {
-            static const guint dy[4] = { 0, 0, 1, 1 }, dx[4] = { 0, 1, 0, 1 };
-            guint best = (2 * oy) * w + 2 * ox;
+        {
+          const float *r0 = src + (gsize) 2 * oy * w, *r1 = r0 + w;
+          float *top_row = dest + (gsize) oy * ow;
 
-            /* The first maximum in reading order wins ties; a NaN wins
-             * outright, so it shows instead of vanishing (as in PyTorch). */
-            for (guint i = 1; i < 4; i++)
+          /* Selects, not branches (the winner is unpredictable), so the
+           * loop vectorises; the first maximum in reading order wins ties. */
+          for (guint ox = 0; ox < ow; ox++)
+            {
+              float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+              float ab = b > a ? b : a, cd = d > c ? d : c;
+              float top = cd > ab ? cd : ab;
+
+              top_row[ox] = top;
+            }
+          if (winners != NULL)
+            {
+              gint32 *row = winners + (gsize) oy * ow;
+
+              for (guint ox = 0; ox < ow; ox++)
+                {
+                  float top = top_row[ox];
+                  gint32 first = (gint32) (2 * oy * w + 2 * ox);
+                  gint32 at = first + (gint32) w + 1;
+
+                  at = r1[2 * ox] == top ? first + (gint32) w : at;
+                  at = r0[2 * ox + 1] == top ? first + 1 : at;
+                  at = r0[2 * ox] == top ? first : at;
+                  row[ox] = at;
+                }
+            }
+          /* A NaN shows instead of vanishing, as in PyTorch: rare, so
+           * checked apart from the fast loop above. */
+          for (guint ox = 0; ox < ow; ox++)
+            if (G_UNLIKELY (isnan (r0[2 * ox]) || isnan (r0[2 * ox + 1])
+                            || isnan (r1[2 * ox]) || isnan (r1[2 * ox + 1])))
               {
-                guint at = (2 * oy + dy[i]) * w + 2 * ox + dx[i];
+                const float *window[4] = { r0 + 2 * ox, r0 + 2 * ox + 1, r1 + 2 * ox, r1 + 2 * ox + 1 };
+                guint i = 0;
 
-                if (src[at] > src[best] || isnan (src[at]))
-                  best = at;
+                while (!isnan (*window[i]))
+                  i++;
+                top_row[ox] = *window[i];
+                if (winners != NULL)
+                  winners[(gsize) oy * ow + ox] = (gint32) (window[i] - src);
               }
-            dest[oy * ow + ox] = src[best];
-            if (winners)
-              winners[oy * ow + ox] = (gint32) best;
-          }
+        }
     }
 }
 

@@ -36,6 +36,15 @@ nn_chunk_count (guint batch)
   return MIN (batch, NN_CHUNKS);
 }
 
+/* For loops that copy or clear a few floats at a time (im2col, packing):
+ * GCC would otherwise turn each into a call to memcpy or memset, which for
+ * rows of 5 to 28 floats costs more than the copy. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NN_INLINE_COPIES __attribute__ ((optimize ("no-tree-loop-distribute-patterns")))
+#else
+#define NN_INLINE_COPIES
+#endif
+
 /* Which thread of the current parallel region this is (0 outside one):
  * indexes per-thread scratch buffers, never results. */
 static inline int
