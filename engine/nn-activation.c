@@ -5,13 +5,11 @@
  */
 #include "nn-private.h"
 
-/* Below this many elements the loop is cheaper than starting threads. */
-#define PARALLEL_MIN (1 << 15)
 
 void
 nn_relu_forward (gsize n, const float *in, float *out)
 {
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= PARALLEL_MIN)
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= NN_PARALLEL_MIN_WORK)
   for (gsize i = 0; i < n; i++)
     out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
@@ -19,7 +17,7 @@ nn_relu_forward (gsize n, const float *in, float *out)
 void
 nn_relu_backward (gsize n, const float *out, const float *dout, float *din)
 {
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= PARALLEL_MIN)
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= NN_PARALLEL_MIN_WORK)
   for (gsize i = 0; i < n; i++)
     {
       /* Loaded unconditionally, so the select vectorises. */
@@ -37,7 +35,8 @@ nn_dropout_forward (gsize per_image, guint batch, float rate, guint64 seed,
 
   /* One generator per image, seeded from the image's place in the batch:
    * the masks do not depend on which thread draws them. */
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static)
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
+                         if (batch * per_image >= NN_PARALLEL_MIN_WORK)
   for (guint b = 0; b < batch; b++)
     {
       NnRng rng;
@@ -54,7 +53,7 @@ nn_dropout_forward (gsize per_image, guint batch, float rate, guint64 seed,
 void
 nn_dropout_backward (gsize n, const float *mask, const float *dout, float *din)
 {
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= PARALLEL_MIN)
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) if (n >= NN_PARALLEL_MIN_WORK)
   for (gsize i = 0; i < n; i++)
     din[i] = dout[i] * mask[i];
 }

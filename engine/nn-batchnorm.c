@@ -20,7 +20,8 @@ nn_batchnorm_forward_train (const NnLayer *layer, guint batch,
   const gsize s = (gsize) layer->in_h * layer->in_w;
   const gsize count = (gsize) batch * s;
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static)
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
+                         if (count * channels >= NN_PARALLEL_MIN_WORK)
   for (guint c = 0; c < channels; c++)
     {
       double sum = 0.0, squares = 0.0, mu, var;
@@ -72,7 +73,8 @@ nn_batchnorm_forward_infer (const NnLayer *layer, guint batch,
   const guint channels = layer->in_c;
   const gsize s = (gsize) layer->in_h * layer->in_w;
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) collapse (2)
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) collapse (2) \
+                         if ((gsize) batch * channels * s >= NN_PARALLEL_MIN_WORK)
   for (guint b = 0; b < batch; b++)
     for (guint c = 0; c < channels; c++)
       {
@@ -96,7 +98,8 @@ nn_batchnorm_backward (const NnLayer *layer, guint batch,
   const gsize s = (gsize) layer->in_h * layer->in_w;
   const gsize count = (gsize) batch * s;
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static)
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
+                         if (count * channels >= NN_PARALLEL_MIN_WORK)
   for (guint c = 0; c < channels; c++)
     {
       const float m = mean[c], r = invstd[c];

@@ -155,6 +155,7 @@ nn_conv_forward (const NnLayer *layer, guint batch,
 {
   const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
   const gsize col_size = nn_conv_scratch_size (layer);
+  G_GNUC_UNUSED const gsize depth = (gsize) layer->in_c * layer->kernel * layer->kernel;
   int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
 
   /* Fewer images than threads (a drawing being recognised): split each
@@ -167,7 +168,7 @@ nn_conv_forward (const NnLayer *layer, guint batch,
       return;
     }
 
-#pragma omp parallel num_threads (n_threads)
+#pragma omp parallel num_threads (n_threads) if (batch * out_size * depth >= 4 * NN_PARALLEL_MIN_WORK)
   {
     float *col = scratch + nn_thread_index () * col_size;
 
@@ -190,9 +191,9 @@ nn_conv_backward (const NnLayer *layer, guint batch,
   const gsize n_weights = nn_layer_weight_size (layer);
   const gsize partial_size = nn_conv_partials_size (layer);
   const guint n_chunks = nn_chunk_count (batch);
-  int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
+  G_GNUC_UNUSED int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
 
-#pragma omp parallel num_threads (n_threads)
+#pragma omp parallel num_threads (n_threads) if (batch * out_size * depth >= 4 * NN_PARALLEL_MIN_WORK)
   {
     float *col = scratch + nn_thread_index () * col_size;
 

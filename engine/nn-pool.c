@@ -17,7 +17,8 @@ nn_maxpool_forward (const NnLayer *layer, guint batch,
   const guint h = layer->in_h, w = layer->in_w, oh = layer->out_h, ow = layer->out_w;
   const gsize planes = (gsize) batch * layer->in_c;
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static)
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
+                         if (planes * h * w >= NN_PARALLEL_MIN_WORK)
   for (gsize p = 0; p < planes; p++)
     {
       const float *src = in + p * h * w;
@@ -82,7 +83,8 @@ nn_maxpool_backward (const NnLayer *layer, guint batch,
   const gsize out_plane = (gsize) layer->out_h * layer->out_w;
   const gsize planes = (gsize) batch * layer->in_c;
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static)
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
+                         if (planes * in_plane >= NN_PARALLEL_MIN_WORK)
   for (gsize p = 0; p < planes; p++)
     {
       float *dest = din + p * in_plane;

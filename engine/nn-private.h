@@ -12,6 +12,10 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#else
+/* Built without OpenMP (a supported configuration): the loops run on one
+ * thread and their pragmas are meant to be skipped silently. */
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
 #endif
 
 G_BEGIN_DECLS
@@ -29,6 +33,12 @@ nn_chunk_start (guint batch, guint n_chunks, guint chunk)
 {
   return (guint) (((guint64) batch * chunk) / n_chunks);
 }
+
+/* Elements touched (or multiply-adds done) below which a loop runs on one
+ * thread: starting and joining threads costs microseconds, far more when
+ * the machine is busy and a thread must wait to be scheduled. Results do
+ * not change, only where they are computed. */
+#define NN_PARALLEL_MIN_WORK (1 << 16)
 
 static inline guint
 nn_chunk_count (guint batch)

@@ -12,7 +12,9 @@
 #endif
 
 static gint requested_threads;   /* 0 = not set: use all cores */
+#ifdef _OPENMP
 static gint default_threads;     /* found on first use */
+#endif
 
 void
 nn_set_threads (int n_threads)

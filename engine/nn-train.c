@@ -148,7 +148,9 @@ assemble_batch (NnTrainer *trainer, guint start, guint count)
   if (config->augment)
     nn_augment_params_default (&params);
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static)
+  /* Distorting an image is slow enough to share; converting one is not. */
+#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
+                         if (config->augment || count * NN_IMAGE_PIXELS >= NN_PARALLEL_MIN_WORK)
   for (guint i = 0; i < count; i++)
     {
       guint index = trainer->order[start + i];
