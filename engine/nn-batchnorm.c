@@ -10,6 +10,65 @@
 
 #include "nn-private.h"
 
+/* Sums run in LANES double accumulators, element i going to lane i % LANES
+ * of its row: a fixed order (threads never change it) that the compiler
+ * can vectorise, unlike one long chain of dependent additions. */
+#define LANES 8
+
+static inline double
+total (const double lanes[LANES])
+{
+  double sum = 0.0;
+
+  for (guint j = 0; j < LANES; j++)
+    sum += lanes[j];
+  return sum;
+}
+
+static inline void
+add_values (const float *x, gsize n, double lanes[LANES])
+{
+  gsize i = 0;
+
+  for (; i + LANES <= n; i += LANES)
+    for (guint j = 0; j < LANES; j++)
+      lanes[j] += x[i + j];
+  for (guint j = 0; i < n; i++, j++)
+    lanes[j] += x[i];
+}
+
+static inline void
+add_squares (const float *x, gsize n, double mu, double lanes[LANES])
+{
+  gsize i = 0;
+
+  for (; i + LANES <= n; i += LANES)
+    for (guint j = 0; j < LANES; j++)
+      lanes[j] += (x[i + j] - mu) * (x[i + j] - mu);
+  for (guint j = 0; i < n; i++, j++)
+    lanes[j] += (x[i] - mu) * (x[i] - mu);
+}
+
+/* sum dy and sum dy * xhat, with xhat = (x - m) r */
+static inline void
+add_gradients (const float *x, const float *dy, gsize n, float m, float r,
+               double dy_lanes[LANES], double dy_xhat_lanes[LANES])
+{
+  gsize i = 0;
+
+  for (; i + LANES <= n; i += LANES)
+    for (guint j = 0; j < LANES; j++)
+      {
+        dy_lanes[j] += dy[i + j];
+        dy_xhat_lanes[j] += dy[i + j] * ((x[i + j] - m) * r);
+      }
+  for (guint j = 0; i < n; i++, j++)
+    {
+      dy_lanes[j] += dy[i];
+      dy_xhat_lanes[j] += dy[i] * ((x[i] - m) * r);
+    }
+}
+
 void
 nn_batchnorm_forward_train (const NnLayer *layer, guint batch,
                             const float *in, const float *gamma, const float *beta,
@@ -24,25 +83,17 @@ nn_batchnorm_forward_train (const NnLayer *layer, guint batch,
                          if (count * channels >= NN_PARALLEL_MIN_WORK)
   for (guint c = 0; c < channels; c++)
     {
-      double sum = 0.0, squares = 0.0, mu, var;
+      double sums[LANES] = { 0 }, squares[LANES] = { 0 }, mu, var;
       float m, r;
 
       for (guint b = 0; b < batch; b++)
-        {
-          const float *x = in + ((gsize) b * channels + c) * s;
-
-          for (gsize i = 0; i < s; i++)
-            sum += x[i];
-        }
-      mu = sum / count;
+        add_values (in + ((gsize) b * channels + c) * s, s, sums);
+      mu = total (sums) / count;
+      /* Two passes: the variance from a sum of squares minus a square
+       * would cancel catastrophically for large means. */
       for (guint b = 0; b < batch; b++)
-        {
-          const float *x = in + ((gsize) b * channels + c) * s;
-
-          for (gsize i = 0; i < s; i++)
-            squares += (x[i] - mu) * (x[i] - mu);
-        }
-      var = squares / count;
+        add_squares (in + ((gsize) b * channels + c) * s, s, mu, squares);
+      var = total (squares) / count;
 
       m = (float) mu;
       r = (float) (1.0 / sqrt (var + NN_BATCHNORM_EPS));
@@ -103,20 +154,14 @@ nn_batchnorm_backward (const NnLayer *layer, guint batch,
   for (guint c = 0; c < channels; c++)
     {
       const float m = mean[c], r = invstd[c];
-      double sum_dy = 0.0, sum_dy_xhat = 0.0;
+      double dy_lanes[LANES] = { 0 }, dy_xhat_lanes[LANES] = { 0 }, sum_dy, sum_dy_xhat;
       float mean_dy, mean_dy_xhat, scale;
 
       for (guint b = 0; b < batch; b++)
-        {
-          const float *x = in + ((gsize) b * channels + c) * s;
-          const float *dy = dout + ((gsize) b * channels + c) * s;
-
-          for (gsize i = 0; i < s; i++)
-            {
-              sum_dy += dy[i];
-              sum_dy_xhat += dy[i] * ((x[i] - m) * r);
-            }
-        }
+        add_gradients (in + ((gsize) b * channels + c) * s, dout + ((gsize) b * channels + c) * s,
+                       s, m, r, dy_lanes, dy_xhat_lanes);
+      sum_dy = total (dy_lanes);
+      sum_dy_xhat = total (dy_xhat_lanes);
       dgamma[c] += (float) sum_dy_xhat;
       dbeta[c] += (float) sum_dy;
       if (din == NULL)
