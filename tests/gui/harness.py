@@ -31,7 +31,7 @@ X_ENV = {
     "GSETTINGS_BACKEND": "memory",
     "DIGITLAB_LOG_PREDICTIONS": "1",
 }
-SCREEN = "1600x1200x24"
+SCREEN = os.environ.get("DIGITLAB_GUI_SCREEN", "2560x1600x24")   # room for GDK_SCALE=2
 MOVE_PAUSE = 0.02    # GTK merges motion that comes faster than it handles it
 BUS_MARK = "DIGITLAB_GUI_TEST_BUS"
 REQUIRED_TOOLS = ("Xvfb", "xdotool", "import", "compare", "dbus-run-session")
@@ -248,6 +248,7 @@ class Session:
         self.app = None
         self.window = None
         self.canvas = None          # window coordinates, from the ready event
+        self.scale = 1              # device pixels per logical pixel
         self.origin = None          # the canvas's top-left on the screen
         self.window_geometry = None
         self.launch_seconds = None
@@ -289,10 +290,12 @@ class Session:
         self.canvas = ready["canvas"]
         if self.canvas["width"] < 50 or self.canvas["height"] < 50:
             raise GuiError(f"the canvas is too small to draw on: {self.canvas}")
+        # The event speaks in logical pixels; X in device pixels.
+        self.scale = int(ready.get("scale", 1)) or 1
         self.window = self._find_window()
         self.window_geometry = self.geometry()
-        self.origin = (self.window_geometry["X"] + self.canvas["x"],
-                       self.window_geometry["Y"] + self.canvas["y"])
+        self.origin = (self.window_geometry["X"] + self.canvas["x"] * self.scale,
+                       self.window_geometry["Y"] + self.canvas["y"] * self.scale)
 
     def _finish(self):
         if self.app:
@@ -348,7 +351,9 @@ class Session:
         return bool(model and (model.get("name") or model.get("arch")))
 
     def to_screen(self, x, y):
-        return (int(round(self.origin[0] + x)), int(round(self.origin[1] + y)))
+        """Canvas (logical) coordinates to screen pixels."""
+        return (int(round(self.origin[0] + x * self.scale)),
+                int(round(self.origin[1] + y * self.scale)))
 
     def drag(self, points, pause=MOVE_PAUSE):
         """One stroke: button down at the first point, a real motion event
@@ -392,7 +397,7 @@ class Session:
         """A PNG of the window (or of the canvas with region="canvas")."""
         if region == "canvas":
             x, y = self.origin
-            w, h = self.canvas["width"], self.canvas["height"]
+            w, h = self.canvas["width"] * self.scale, self.canvas["height"] * self.scale
         else:
             g = self.geometry()
             x, y, w, h = g["X"], g["Y"], g["WIDTH"], g["HEIGHT"]

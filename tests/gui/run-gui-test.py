@@ -247,6 +247,7 @@ def test_screenshot(tap, app_path):
     folder = artifacts_dir()
     with Session(app_path, folder, "screenshot", APP_ARGS) as s:
         w, h = s.canvas["width"], s.canvas["height"]
+        area = w * h * s.scale ** 2      # in screen pixels
         empty = s.screenshot(os.path.join(folder, "canvas-empty.png"), region="canvas")
         drawing = hershey.make_drawing(3, "futural", w, h, rng=random.Random("gui-shot"),
                                        pen_width=False, ranges={"height": (0.7, 0.75)})
@@ -261,18 +262,18 @@ def test_screenshot(tap, app_path):
         window = s.screenshot(os.path.join(folder, "window.png"))
         changed = harness.differing_pixels(empty, drawn)
         tap.diag(f"window {s.window_geometry['WIDTH']}x{s.window_geometry['HEIGHT']} saved as {window}; "
-                 f"drawing changed {changed} of {w * h} canvas pixels; read as {final.get('digit')}")
+                 f"drawing changed {changed} of {area} canvas pixels; read as {final.get('digit')}")
         # A '3' at 70% of the canvas height with the default pen covers
         # several percent of the canvas; an unchanged canvas is a broken view.
-        tap.result(changed >= 0.02 * w * h, "the drawing shows on the screen's canvas",
+        tap.result(changed >= 0.02 * area, "the drawing shows on the screen's canvas",
                    f"only {changed} pixels changed")
-        tap.result(changed <= 0.6 * w * h, "the drawing does not repaint the whole canvas",
+        tap.result(changed <= 0.6 * area, "the drawing does not repaint the whole canvas",
                    f"{changed} pixels changed")
         s.clear()
         time.sleep(0.3)
         cleared = s.screenshot(os.path.join(folder, "canvas-cleared.png"), region="canvas")
         left = harness.differing_pixels(empty, cleared)
-        tap.result(left <= 0.002 * w * h, "clearing leaves the canvas as it started",
+        tap.result(left <= 0.002 * area, "clearing leaves the canvas as it started",
                    f"{left} pixels differ from the empty canvas")
 
 
@@ -283,9 +284,9 @@ def test_launch(tap, app_path):
     for i in range(3):
         with Session(app_path, artifacts_dir(), f"launch-{i + 1}", APP_ARGS) as s:
             times.append(s.launch_seconds)
-            g, c = s.window_geometry, s.canvas
-            inside = (c["x"] >= 0 and c["y"] >= 0 and c["x"] + c["width"] <= g["WIDTH"]
-                      and c["y"] + c["height"] <= g["HEIGHT"])
+            g, c, k = s.window_geometry, s.canvas, s.scale
+            inside = (c["x"] >= 0 and c["y"] >= 0 and (c["x"] + c["width"]) * k <= g["WIDTH"]
+                      and (c["y"] + c["height"]) * k <= g["HEIGHT"])
             if i == 0:
                 tap.result(inside, "the ready event's canvas lies inside the window",
                            f"canvas {c}, window {g}")
