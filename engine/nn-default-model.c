@@ -8,16 +8,13 @@
 
 #include "nn.h"
 
-#ifdef HAVE_DEFAULT_MODEL
 #include "nn-model-resources.h"
-#endif
 
 #define DEFAULT_MODEL_PATH "/io/github/digitlab/DigitLab/model/default.safetensors"
 
 NnModel *
 nn_model_load_default (GError **error)
 {
-#ifdef HAVE_DEFAULT_MODEL
   /* Looked up in our own GResource object rather than the global registry:
    * that also keeps the linker from dropping it out of the static library. */
   g_autoptr(GBytes) bytes = g_resource_lookup_data (nn_default_model_get_resource (),
@@ -27,10 +24,4 @@ nn_model_load_default (GError **error)
   if (bytes == NULL)
     return NULL;
   return nn_model_load_from_bytes (bytes, error);
-#else
-  g_set_error (error, NN_ERROR, NN_ERROR_IO,
-               _("This build of Digit Lab has no embedded default model; "
-                 "open a model file instead"));
-  return NULL;
-#endif
 }
