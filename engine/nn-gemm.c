@@ -253,12 +253,17 @@ kernel_choice (void)
 
   if (g_once_init_enter (&initialised))
     {
+      /* DIGITLAB_GEMM_KERNEL=generic|avx2 asks for a lesser kernel, to
+       * compare or time them. AVX2 and AVX-512 do the same FMAs in the
+       * same order, so they give bitwise the same results. */
+      const char *wanted = g_getenv ("DIGITLAB_GEMM_KERNEL");
+
       choice = (KernelChoice) { macro_kernel_generic, "generic" };
 #ifdef HAVE_X86_KERNELS
       __builtin_cpu_init ();
-      if (g_getenv ("DIGITLAB_GEMM_GENERIC") == NULL)
+      if (g_strcmp0 (wanted, "generic") != 0)
         {
-          if (__builtin_cpu_supports ("avx512f"))
+          if (__builtin_cpu_supports ("avx512f") && g_strcmp0 (wanted, "avx2") != 0)
             choice = (KernelChoice) { macro_kernel_avx512, "avx512" };
           else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
             choice = (KernelChoice) { macro_kernel_avx2, "avx2" };
