@@ -22,6 +22,12 @@ G_BEGIN_DECLS
 
 /* ---- Threads ----------------------------------------------------------- */
 
+/* Elements touched (or multiply-adds done) below which a loop runs on one
+ * thread: starting and joining threads costs microseconds, far more when
+ * the machine is busy and a thread must wait to be scheduled. Results do
+ * not change, only where they are computed. */
+#define NN_PARALLEL_MIN_WORK (1 << 16)
+
 /* Work is split into this many fixed chunks of a batch wherever per-chunk
  * partial sums are needed (convolution weight gradients). The number does
  * not depend on the thread count, so neither do the sums. */
@@ -33,12 +39,6 @@ nn_chunk_start (guint batch, guint n_chunks, guint chunk)
 {
   return (guint) (((guint64) batch * chunk) / n_chunks);
 }
-
-/* Elements touched (or multiply-adds done) below which a loop runs on one
- * thread: starting and joining threads costs microseconds, far more when
- * the machine is busy and a thread must wait to be scheduled. Results do
- * not change, only where they are computed. */
-#define NN_PARALLEL_MIN_WORK (1 << 16)
 
 static inline guint
 nn_chunk_count (guint batch)
