@@ -82,6 +82,46 @@ cli_usage (const char *command, const char *format, ...)
 }
 
 gboolean
+cli_parse_uint (const char *command,
+                const char *option,
+                const char *text,
+                guint64     min,
+                guint64     max,
+                guint64    *out)
+{
+  gint64 negative;
+
+  if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, out, NULL))
+    {
+      if (*out < min)
+        cli_usage (command, _("%s must be at least %" G_GUINT64_FORMAT ", not %s"), option, min, text);
+      else if (*out > max)
+        cli_usage (command, _("%s must be at most %" G_GUINT64_FORMAT ", not %s"), option, max, text);
+      return *out >= min && *out <= max;
+    }
+  if (g_ascii_string_to_signed (text, 10, G_MININT64, -1, &negative, NULL))
+    cli_usage (command, _("%s must be at least %" G_GUINT64_FORMAT ", not %s"), option, min, text);
+  else
+    cli_usage (command, _("%s: “%s” is not a whole number"), option, text);
+  return FALSE;
+}
+
+gboolean
+cli_parse_double (const char *command,
+                  const char *option,
+                  const char *text,
+                  double     *out)
+{
+  char *end = NULL;
+
+  *out = g_ascii_strtod (text, &end);
+  if (*text != '\0' && end != NULL && *end == '\0' && isfinite (*out))
+    return TRUE;
+  cli_usage (command, _("%s: “%s” is not a number"), option, text);
+  return FALSE;
+}
+
+gboolean
 cli_apply_threads (const char *command, int n_threads)
 {
   if (n_threads < 0)

@@ -50,6 +50,15 @@ int  cli_fail_error (const GError *error);
  * returns CLI_EXIT_USAGE. */
 int  cli_usage      (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
+/* The value @text of @option as a whole number in [@min, @max], or a
+ * finite real number. On failure they print a usage error and return
+ * FALSE (exit with CLI_EXIT_USAGE). Numeric options are taken as text so
+ * that "not given" differs from every value a person can type. */
+gboolean cli_parse_uint   (const char *command, const char *option, const char *text,
+                           guint64 min, guint64 max, guint64 *out);
+gboolean cli_parse_double (const char *command, const char *option, const char *text,
+                           double *out);
+
 /* --threads: FALSE (after cli_usage) when negative; 0 means all cores. */
 gboolean cli_apply_threads (const char *command, int n_threads);
 

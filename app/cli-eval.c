@@ -80,8 +80,9 @@ cli_eval_main (int argc, char **argv)
   g_autofree char *model_path = NULL;
   g_autofree char *data_dir = NULL;
   g_autofree char *probabilities_path = NULL;
+  g_autofree char *limit_text = NULL;
+  guint64 limit = 0;
   gboolean json = FALSE;
-  int limit = -1;
   int n_threads = 0;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
@@ -95,7 +96,7 @@ cli_eval_main (int argc, char **argv)
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
       N_("Folder with the MNIST files (default: $DIGITLAB_MNIST_DIR or ~/.local/share/digitlab/mnist)"),
       N_("DIR") },
-    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit,
+    { "limit", 'n', 0, G_OPTION_ARG_STRING, &limit_text,
       N_("Evaluate on the first N test images only"), N_("N") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       N_("Print one JSON object: accuracy, count, confusion"), NULL },
@@ -116,8 +117,8 @@ cli_eval_main (int argc, char **argv)
     return CLI_EXIT_USAGE;
   if (argc > 1)
     return cli_usage ("eval", _("unexpected argument “%s”"), argv[1]);
-  if (limit == 0 || limit < -1)
-    return cli_usage ("eval", _("--limit must be at least 1, not %d"), limit);
+  if (limit_text != NULL && !cli_parse_uint ("eval", "--limit", limit_text, 1, G_MAXUINT, &limit))
+    return CLI_EXIT_USAGE;
   if (!cli_apply_threads ("eval", n_threads))
     return CLI_EXIT_USAGE;
 
@@ -126,7 +127,7 @@ cli_eval_main (int argc, char **argv)
     return cli_fail_error (error);
   if (!cli_load_data (data_dir, NULL, &test, &error))
     return cli_fail_error (error);
-  if (limit > 0 && (guint) limit < test->count)
+  if (limit > 0 && limit < test->count)
     {
       NnDataset *subset = nn_dataset_subset (test, 0, limit);
 

@@ -23,8 +23,8 @@
 /* Weight of the past in the running loss: about the last 50 batches. */
 #define LOSS_SMOOTHING 0.98
 
-/* The command line. Options a checkpoint already fixes start out "unset"
- * (-1, NAN, NULL) so that --resume can refuse them. */
+/* The command line. Numbers stay text until checked, so that NULL means
+ * "not given" (--resume refuses settings the checkpoint holds). */
 typedef struct {
   char    *data_dir;
   char    *arch;
@@ -34,18 +34,25 @@ typedef struct {
   char    *name;
   char    *checkpoint;
   char    *resume;
-  int      epochs;
-  int      batch;
+  char    *epochs;
+  char    *batch;
+  char    *lr;
+  char    *momentum;
+  char    *weight_decay;
+  char    *label_smoothing;
+  char    *seed;
+  char    *limit;
+  char    *test_limit;
   int      threads;
-  int      limit;
-  int      test_limit;
-  double   lr;
-  double   momentum;
-  double   weight_decay;
-  double   label_smoothing;
-  gint64   seed;
   gboolean augment;
 } TrainOptions;
+
+/* How much of the data to use: 0 = all training images; -1 = all test
+ * images, 0 = no testing. */
+typedef struct {
+  guint64 limit;
+  gint64  test_limit;
+} TrainData;
 
 static void
 train_options_clear (TrainOptions *options)
@@ -58,6 +65,15 @@ train_options_clear (TrainOptions *options)
   g_free (options->name);
   g_free (options->checkpoint);
   g_free (options->resume);
+  g_free (options->epochs);
+  g_free (options->batch);
+  g_free (options->lr);
+  g_free (options->momentum);
+  g_free (options->weight_decay);
+  g_free (options->label_smoothing);
+  g_free (options->seed);
+  g_free (options->limit);
+  g_free (options->test_limit);
 }
 
 /* One training run, shared by the main thread and the worker. */
@@ -303,29 +319,31 @@ run_training (TrainRun *run)
 static const char *
 first_setting_given (const TrainOptions *o)
 {
-  if (o->arch != NULL)
-    return "--arch";
-  if (o->epochs != -1)
-    return "--epochs";
-  if (o->batch != -1)
-    return "--batch";
-  if (!isnan (o->lr))
-    return "--lr";
-  if (o->optimizer != NULL)
-    return "--optimizer";
-  if (o->seed != -1)
-    return "--seed";
-  if (o->schedule != NULL)
-    return "--schedule";
-  if (!isnan (o->momentum))
-    return "--momentum";
-  if (!isnan (o->weight_decay))
-    return "--weight-decay";
-  if (!isnan (o->label_smoothing))
-    return "--label-smoothing";
-  if (o->augment)
-    return "--augment";
-  return NULL;
+  const struct { const char *value; const char *option; } settings[] = {
+    { o->arch, "--arch" }, { o->epochs, "--epochs" }, { o->batch, "--batch" },
+    { o->lr, "--lr" }, { o->optimizer, "--optimizer" }, { o->seed, "--seed" },
+    { o->schedule, "--schedule" }, { o->momentum, "--momentum" },
+    { o->weight_decay, "--weight-decay" }, { o->label_smoothing, "--label-smoothing" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    if (settings[i].value != NULL)
+      return settings[i].option;
+  return o->augment ? "--augment" : NULL;
+}
+
+/* @text, when given, as a float setting. */
+static gboolean
+parse_float_option (const char *option, const char *text, float *out)
+{
+  double value;
+
+  if (text == NULL)
+    return TRUE;
+  if (!cli_parse_double ("train", option, text, &value))
+    return FALSE;
+  *out = value;
+  return TRUE;
 }
 
 /* The configuration from the options, checked by the engine. Exit code on
@@ -334,39 +352,33 @@ static int
 build_config (const TrainOptions *o, NnTrainConfig *config)
 {
   g_autoptr(GError) error = NULL;
+  guint64 value;
 
   nn_train_config_init (config);
-  if (o->epochs != -1)
+  if (o->epochs != NULL)
     {
-      if (o->epochs < 1)
-        return cli_usage ("train", _("--epochs must be at least 1, not %d"), o->epochs);
-      config->epochs = o->epochs;
+      if (!cli_parse_uint ("train", "--epochs", o->epochs, 1, G_MAXUINT, &value))
+        return CLI_EXIT_USAGE;
+      config->epochs = value;
     }
-  if (o->batch != -1)
+  if (o->batch != NULL)
     {
-      if (o->batch < 1)
-        return cli_usage ("train", _("--batch must be at least 1, not %d"), o->batch);
-      config->batch_size = o->batch;
+      if (!cli_parse_uint ("train", "--batch", o->batch, 1, G_MAXUINT, &value))
+        return CLI_EXIT_USAGE;
+      config->batch_size = value;
     }
-  if (o->seed != -1)
-    {
-      if (o->seed < 0)
-        return cli_usage ("train", _("--seed must be 0 or more, not %" G_GINT64_FORMAT), o->seed);
-      config->seed = o->seed;
-    }
+  if (o->seed != NULL && !cli_parse_uint ("train", "--seed", o->seed, 0, G_MAXUINT64, &config->seed))
+    return CLI_EXIT_USAGE;
   if (o->optimizer != NULL && !nn_optimizer_from_string (o->optimizer, &config->optimizer))
     return cli_usage ("train", _("unknown optimizer “%s” (choose adam or sgd)"), o->optimizer);
   if (o->schedule != NULL && !nn_schedule_from_string (o->schedule, &config->schedule))
     return cli_usage ("train", _("unknown schedule “%s” (choose constant, cosine or onecycle)"),
                       o->schedule);
-  if (!isnan (o->lr))
-    config->learning_rate = o->lr;
-  if (!isnan (o->momentum))
-    config->momentum = o->momentum;
-  if (!isnan (o->weight_decay))
-    config->weight_decay = o->weight_decay;
-  if (!isnan (o->label_smoothing))
-    config->label_smoothing = o->label_smoothing;
+  if (!parse_float_option ("--lr", o->lr, &config->learning_rate)
+      || !parse_float_option ("--momentum", o->momentum, &config->momentum)
+      || !parse_float_option ("--weight-decay", o->weight_decay, &config->weight_decay)
+      || !parse_float_option ("--label-smoothing", o->label_smoothing, &config->label_smoothing))
+    return CLI_EXIT_USAGE;
   config->augment = o->augment;
 
   if (!nn_train_config_validate (config, &error))
@@ -464,20 +476,28 @@ report_stopped (const TrainRun *run, const char *checkpoint)
 /* Everything that can be checked before any data is read. Returns an exit
  * code, or -1 when all is well. */
 static int
-check_options (const TrainOptions *o, int argc, char **argv, NnTrainConfig *config)
+check_options (const TrainOptions *o, int argc, char **argv,
+               NnTrainConfig *config, TrainData *data)
 {
   g_autoptr(GError) error = NULL;
   const char *given;
+  guint64 test_limit;
   int status;
 
   if (argc > 1)
     return cli_usage ("train", _("unexpected argument “%s”"), argv[1]);
   if (o->out == NULL)
     return cli_usage ("train", _("--out FILE is required: where to save the model"));
-  if (o->limit != -1 && o->limit < 1)
-    return cli_usage ("train", _("--limit must be at least 1, not %d"), o->limit);
-  if (o->test_limit < -1)
-    return cli_usage ("train", _("--test-limit must be 0 or more, not %d"), o->test_limit);
+  data->limit = 0;
+  if (o->limit != NULL && !cli_parse_uint ("train", "--limit", o->limit, 1, G_MAXUINT, &data->limit))
+    return CLI_EXIT_USAGE;
+  data->test_limit = -1;
+  if (o->test_limit != NULL)
+    {
+      if (!cli_parse_uint ("train", "--test-limit", o->test_limit, 0, G_MAXUINT, &test_limit))
+        return CLI_EXIT_USAGE;
+      data->test_limit = test_limit;
+    }
   if (o->checkpoint != NULL && strcmp (o->checkpoint, o->out) == 0)
     return cli_usage ("train", _("--checkpoint and --out must be different files"));
   if (o->resume != NULL && (given = first_setting_given (o)) != NULL)
@@ -551,23 +571,24 @@ train (const TrainOptions *o, int argc, char **argv)
   g_autoptr(NnModel) own_model = NULL;
   g_autoptr(NnTrainer) trainer = NULL;
   NnTrainConfig config;
+  TrainData data;
   NnModel *model;
   TrainRun run = { 0 };
   const char *seconds_so_far;
   int status;
 
-  if ((status = check_options (o, argc, argv, &config)) != -1)
+  if ((status = check_options (o, argc, argv, &config, &data)) != -1)
     return status;
 
   data_dir = o->data_dir != NULL ? g_strdup (o->data_dir) : cli_default_data_dir ();
   if (!cli_load_data (data_dir, &train, &test, &error))
     return cli_fail_error (error);
-  if (o->limit > 0)
-    keep_first (&train, o->limit);
-  if (o->test_limit == 0)
+  if (data.limit > 0)
+    keep_first (&train, data.limit);
+  if (data.test_limit == 0)
     g_clear_pointer (&test, nn_dataset_free);
-  else if (o->test_limit > 0)
-    keep_first (&test, o->test_limit);
+  else if (data.test_limit > 0)
+    keep_first (&test, data.test_limit);
 
   if (o->resume != NULL)
     {
@@ -620,11 +641,7 @@ train (const TrainOptions *o, int argc, char **argv)
 int
 cli_train_main (int argc, char **argv)
 {
-  TrainOptions o = {
-    .epochs = -1, .batch = -1, .threads = 0, .limit = -1, .test_limit = -1,
-    .lr = NAN, .momentum = NAN, .weight_decay = NAN, .label_smoothing = NAN,
-    .seed = -1,
-  };
+  TrainOptions o = { 0 };
   const GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &o.data_dir,
       N_("Folder with the MNIST files (default: $DIGITLAB_MNIST_DIR or ~/.local/share/digitlab/mnist)"),
@@ -632,24 +649,24 @@ cli_train_main (int argc, char **argv)
     { "arch", 'a', 0, G_OPTION_ARG_STRING, &o.arch,
       N_("Architecture: a preset (mlp, lenet5, bench-cnn, default) or a spec such as "
          "“conv5x5:16 relu maxpool dense:10” (default: default)"), N_("SPEC") },
-    { "epochs", 'e', 0, G_OPTION_ARG_INT, &o.epochs, N_("Passes over the training set (default 1)"), N_("N") },
-    { "batch", 'b', 0, G_OPTION_ARG_INT, &o.batch, N_("Images per batch (default 64)"), N_("B") },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &o.lr, N_("Learning rate (default 0.001)"), N_("X") },
+    { "epochs", 'e', 0, G_OPTION_ARG_STRING, &o.epochs, N_("Passes over the training set (default 1)"), N_("N") },
+    { "batch", 'b', 0, G_OPTION_ARG_STRING, &o.batch, N_("Images per batch (default 64)"), N_("B") },
+    { "lr", 0, 0, G_OPTION_ARG_STRING, &o.lr, N_("Learning rate (default 0.001)"), N_("X") },
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &o.optimizer, N_("adam or sgd (default adam)"), N_("NAME") },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &o.schedule,
       N_("Learning-rate schedule: constant, cosine or onecycle (default constant)"), N_("NAME") },
-    { "momentum", 0, 0, G_OPTION_ARG_DOUBLE, &o.momentum, N_("SGD momentum, in [0, 1)"), N_("X") },
-    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &o.weight_decay,
+    { "momentum", 0, 0, G_OPTION_ARG_STRING, &o.momentum, N_("SGD momentum, in [0, 1)"), N_("X") },
+    { "weight-decay", 0, 0, G_OPTION_ARG_STRING, &o.weight_decay,
       N_("Decoupled weight decay (default 0)"), N_("X") },
-    { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &o.label_smoothing,
+    { "label-smoothing", 0, 0, G_OPTION_ARG_STRING, &o.label_smoothing,
       N_("Label smoothing, in [0, 1) (default 0)"), N_("X") },
     { "augment", 0, 0, G_OPTION_ARG_NONE, &o.augment,
       N_("Distort training images at random (rotation, scale, shear, shift, elastic, stroke width)"),
       NULL },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed,
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &o.seed,
       N_("Random seed for initial weights, shuffling, dropout, augmentation (default 1)"), N_("S") },
-    { "limit", 'n', 0, G_OPTION_ARG_INT, &o.limit, N_("Train on the first N training images only"), N_("N") },
-    { "test-limit", 0, 0, G_OPTION_ARG_INT, &o.test_limit,
+    { "limit", 'n', 0, G_OPTION_ARG_STRING, &o.limit, N_("Train on the first N training images only"), N_("N") },
+    { "test-limit", 0, 0, G_OPTION_ARG_STRING, &o.test_limit,
       N_("Test on the first N test images only (0: no testing)"), N_("N") },
     { "threads", 't', 0, G_OPTION_ARG_INT, &o.threads, N_("Threads to use (default 0: all cores)"), N_("T") },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &o.out, N_("Where to save the trained model (required)"), N_("FILE") },

