@@ -93,6 +93,10 @@ typedef struct {
   double        loss_average;      /* exponential moving average, biased */
   guint         n_losses;
 
+  /* The main thread's own: the batch the progress line shows. */
+  guint         shown_epoch;
+  guint         shown_batch;
+
   /* The worker's own until it is joined. */
   gboolean      ok;
   GError       *error;
@@ -142,8 +146,10 @@ draw_progress (gpointer user_data)
            : NAN;
   g_mutex_unlock (&run->lock);
 
-  if (!have_batch)
+  if (!have_batch || (batch.epoch == run->shown_epoch && batch.batch == run->shown_batch))
     return G_SOURCE_CONTINUE;
+  run->shown_epoch = batch.epoch;
+  run->shown_batch = batch.batch;
   eta = format_duration (batch.eta_s);
   erase_progress (run);
   fprintf (stderr, _("epoch %u/%u  %3.0f%%  %.0f images/s  loss %.4f  ETA %s"),
@@ -214,6 +220,11 @@ on_epoch_done (const NnEpochReport *report, gpointer user_data)
   line->run = run;
   line->report = *report;
   g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, print_epoch_line, line, g_free);
+
+  /* No progress line for a finished epoch once its summary is printed. */
+  g_mutex_lock (&run->lock);
+  run->have_batch = FALSE;
+  g_mutex_unlock (&run->lock);
 
   run->seconds += report->seconds;
   run->test_accuracy = report->test_accuracy;
@@ -292,6 +303,7 @@ run_training (TrainRun *run)
   run->loop = g_main_loop_new (NULL, FALSE);
   run->cancellable = g_cancellable_new ();
   run->test_accuracy = -1.0f;
+  run->shown_epoch = G_MAXUINT;
   g_mutex_init (&run->lock);
 
   g_unix_signal_add (SIGINT, on_sigint, run);
