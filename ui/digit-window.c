@@ -52,14 +52,16 @@ set_model (DigitWindow *self,
   self->model = model;
   g_free (self->model_name);
   self->model_name = g_strdup (name);
+  /* Announced before the page predicts with it, so that a reader of the
+   * events knows which model each prediction came from. */
+  digit_event_log_model (model != NULL ? self->model_name : NULL,
+                         model != NULL ? nn_model_get_spec (model) : NULL);
   /* The page lets go of the old model before it is freed. */
   digit_draw_page_set_model (self->draw_page, model, why);
   g_clear_pointer (&old_model, nn_model_free);
 
   update_title (self);
   digit_window_update_actions (self);
-  digit_event_log_model (model != NULL ? self->model_name : NULL,
-                         model != NULL ? nn_model_get_spec (model) : NULL);
 }
 
 static void
