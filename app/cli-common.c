@@ -4,8 +4,11 @@
 
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli-common.h"
 
@@ -189,6 +192,37 @@ cli_load_model (const char *path, GError **error)
 }
 
 /* ---- Output ----------------------------------------------------------- */
+
+gboolean
+cli_is_replaceable (const char *path)
+{
+  GStatBuf st;
+
+  /* lstat: a symbolic link such as /dev/stdout is not replaced either. */
+  return g_lstat (path, &st) != 0 ? errno == ENOENT : S_ISREG (st.st_mode);
+}
+
+gboolean
+cli_write_output (const char *path, const char *data, gsize len, GError **error)
+{
+  FILE *out;
+  int saved_errno;
+
+  if (strcmp (path, "-") != 0 && cli_is_replaceable (path))
+    return g_file_set_contents (path, data, len, error);
+
+  out = strcmp (path, "-") == 0 ? stdout : g_fopen (path, "w");
+  if (out != NULL && fwrite (data, 1, len, out) == len && fflush (out) == 0
+      && (out == stdout || fclose (g_steal_pointer (&out)) == 0))
+    return TRUE;
+
+  saved_errno = errno;
+  if (out != NULL && out != stdout)
+    fclose (out);
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+               _("cannot write %s: %s"), path, g_strerror (saved_errno));
+  return FALSE;
+}
 
 guint
 cli_argmax (const float probs[NN_CLASSES])

@@ -83,6 +83,14 @@ NnModel *cli_load_model (const char *path, GError **error);
 
 /* ---- Output ----------------------------------------------------------- */
 
+/* Writes @data to @path: "-" is standard output, a device or a pipe is
+ * written in place, and a regular file atomically (a temporary file
+ * renamed over it), so it is never seen half-written. */
+gboolean cli_write_output (const char *path, const char *data, gsize len, GError **error);
+/* TRUE when @path is absent or a regular file (not a link, a device, a
+ * pipe or a folder): what an atomic rename may put a new file at. */
+gboolean cli_is_replaceable (const char *path);
+
 /* Index of the largest probability (the first one on ties). */
 guint cli_argmax (const float probs[NN_CLASSES]);
 

@@ -71,7 +71,7 @@ write_probabilities (NnModel          *model,
           g_string_append_c (out, '\n');
         }
     }
-  return g_file_set_contents (path, out->str, out->len, error);
+  return cli_write_output (path, out->str, out->len, error);
 }
 
 int

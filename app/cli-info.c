@@ -62,7 +62,7 @@ cli_info_main (int argc, char **argv)
     }
 
   printf (_("architecture: %s\n"), nn_model_get_spec (model));
-  printf (_("parameters: %" G_GSIZE_FORMAT "\n"), nn_model_get_param_count (model));
+  printf (_("parameters: %lu\n"), (unsigned long) nn_model_get_param_count (model));
   printf (_("layers:\n"));
   description = nn_model_describe (model);
   print_indented (description);

@@ -398,12 +398,20 @@ build_config (const TrainOptions *o, NnTrainConfig *config)
   return -1;
 }
 
-/* The folder of @path must exist, or the run would be lost at the end. */
+/* Checked before training, or the run would be lost at the end. Files are
+ * written to a temporary name and renamed over @path, which must not
+ * replace a link, a device, a pipe or a folder. */
 static gboolean
-check_writable_folder (const char *path, GError **error)
+check_output_path (const char *path, GError **error)
 {
   g_autofree char *folder = g_path_get_dirname (path);
 
+  if (!cli_is_replaceable (path))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                   _("cannot write %s: it exists and is not a regular file"), path);
+      return FALSE;
+    }
   if (g_file_test (folder, G_FILE_TEST_IS_DIR) && access (folder, W_OK) == 0)
     return TRUE;
   g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
@@ -524,8 +532,8 @@ check_options (const TrainOptions *o, int argc, char **argv,
     }
   if (!cli_apply_threads ("train", o->threads))
     return CLI_EXIT_USAGE;
-  if (!check_writable_folder (o->out, &error)
-      || (o->checkpoint != NULL && !check_writable_folder (o->checkpoint, &error)))
+  if (!check_output_path (o->out, &error)
+      || (o->checkpoint != NULL && !check_output_path (o->checkpoint, &error)))
     return cli_fail_error (error);
   return -1;
 }
@@ -622,8 +630,8 @@ train (const TrainOptions *o, int argc, char **argv)
   describe_data (model, data_dir, train, test);
   name_model (model, o);
 
-  printf (_("training %s (%" G_GSIZE_FORMAT " parameters) on %u images, testing on %u\n"),
-          nn_model_get_spec (model), nn_model_get_param_count (model),
+  printf (_("training %s (%lu parameters) on %u images, testing on %u\n"),
+          nn_model_get_spec (model), (unsigned long) nn_model_get_param_count (model),
           train->count, test != NULL ? test->count : 0);
   fflush (stdout);
 

@@ -211,6 +211,17 @@ class UsageTests(unittest.TestCase):
         assert_one_line_failure(self, status, err)
         self.assertIn("no-such-folder", err)
 
+    def test_output_that_is_not_a_regular_file(self):
+        # Model files are renamed into place: that must never replace a
+        # folder or a link (think of --out /dev/stdout run as root).
+        link = os.path.join(self.tmp.name, "link.safetensors")
+        os.symlink(self.out, link)
+        for out in (self.tmp.name, link):
+            status, _, err = run("train", "--arch", "mlp", "--out", out)
+            assert_one_line_failure(self, status, err)
+            self.assertIn("not a regular file", err)
+        self.assertTrue(os.path.islink(link))
+
     def test_corrupt_model_files(self):
         header = json.dumps({"__metadata__": {"arch": "dense:10"},
                              "layers.0.weight": {"dtype": "F32", "shape": [10, 784],
@@ -330,6 +341,14 @@ class TrainedModelTests(unittest.TestCase):
         self.assertEqual([int(r[0]) for r in rows], list(range(10)))
         self.assertEqual([[int(v) for v in r[1].split()] for r in rows], self.eval["confusion"])
         self.assertRegex(out, r"true\\pred\s+0\s+1\s+2\s+3\s+4\s+5\s+6\s+7\s+8\s+9\n")
+
+    def test_eval_probabilities_to_standard_output(self):
+        status, out, err = run("eval", "--model", self.model, "--data", MNIST_DIR, "--limit", "3",
+                               "--probabilities", "-", "--json")
+        self.assertEqual(status, 0, err)
+        lines = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(lines[:3], self.probs[:3])
+        self.assertEqual(lines[3]["count"], 3)
 
     def test_eval_probabilities(self):
         self.assertEqual(len(self.probs), 500)
