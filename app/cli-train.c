@@ -483,13 +483,17 @@ report_stopped (const TrainRun *run, const char *checkpoint)
 {
   int signum = g_atomic_int_get (&run->stop_signal);
   guint done = nn_trainer_get_epoch (run->trainer);
+  g_autofree char *what = g_strdup_printf (ngettext ("training stopped with %u epoch finished; "
+                                                     "no model saved",
+                                                     "training stopped with %u epochs finished; "
+                                                     "no model saved", done),
+                                           done);
 
+  /* Every finished epoch was checkpointed, so the checkpoint is current. */
   if (checkpoint != NULL && run->checkpointed_epoch > 0)
-    cli_fail (_("training stopped after %u finished epochs; no model saved; "
-                "the checkpoint %s holds epoch %u (continue with --resume)"),
-              done, checkpoint, run->checkpointed_epoch);
+    cli_fail (_("%s; to continue, train again with --resume %s"), what, checkpoint);
   else
-    cli_fail (_("training stopped after %u finished epochs; no model saved"), done);
+    cli_fail ("%s", what);
   return 128 + signum;
 }
 
@@ -675,7 +679,7 @@ cli_train_main (int argc, char **argv)
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &o.optimizer, N_("adam or sgd (default adam)"), N_("NAME") },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &o.schedule,
       N_("Learning-rate schedule: constant, cosine or onecycle (default constant)"), N_("NAME") },
-    { "momentum", 0, 0, G_OPTION_ARG_STRING, &o.momentum, N_("SGD momentum, in [0, 1)"), N_("X") },
+    { "momentum", 0, 0, G_OPTION_ARG_STRING, &o.momentum, N_("SGD momentum, in [0, 1) (default 0.9)"), N_("X") },
     { "weight-decay", 0, 0, G_OPTION_ARG_STRING, &o.weight_decay,
       N_("Decoupled weight decay (default 0)"), N_("X") },
     { "label-smoothing", 0, 0, G_OPTION_ARG_STRING, &o.label_smoothing,
