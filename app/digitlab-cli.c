@@ -42,9 +42,13 @@ int
 main (int argc, char **argv)
 {
   const char *name;
+  const char *localedir;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* Run uninstalled, `meson devenv` points this at the catalogues in the
+   * build tree. */
+  localedir = g_getenv ("DIGITLAB_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

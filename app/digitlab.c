@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <locale.h>
 
 #include "digit-application.h"
 
@@ -11,8 +12,13 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(DigitApplication) application = NULL;
+  const char *localedir;
 
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  setlocale (LC_ALL, "");
+  /* Run uninstalled, `meson devenv` points this at the catalogues in the
+   * build tree. */
+  localedir = g_getenv ("DIGITLAB_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
