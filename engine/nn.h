@@ -193,6 +193,18 @@ void        nn_model_predict         (NnModel *model, const float *images,
 double      nn_model_evaluate        (NnModel *model, const NnDataset *dataset,
                                       guint confusion[NN_CLASSES][NN_CLASSES]);
 
+/* ---- Confidence -------------------------------------------------------- */
+
+/* Below this probability for its most likely digit, a prediction is "not
+ * sure": the app says so rather than name a digit. Chosen on the MNIST test
+ * set with the default model (docs/default-model.md). */
+#define NN_UNSURE_THRESHOLD 0.6f
+
+/* TRUE when @probabilities do not single out one digit firmly enough to
+ * name it (top probability below NN_UNSURE_THRESHOLD of their sum), and for
+ * values that are not probabilities (NaN, negative, all zero). */
+gboolean    nn_prediction_is_unsure  (const float probabilities[NN_CLASSES]);
+
 /* ---- Model files (safetensors) ----------------------------------------- */
 
 /* Atomic: written to a temporary file beside @path, then renamed. */

@@ -1,0 +1,34 @@
+/* nn-confidence.c — when to say "not sure" instead of naming a digit.
+ *
+ * The network always answers with ten probabilities, even for a scribble or
+ * half a digit. Naming its top digit then would assert a guess; below a
+ * threshold the app says it is not sure instead. The threshold was chosen
+ * on data (bench/unsure-threshold, docs/default-model.md): where the default
+ * model's errors on the MNIST test set become rare among the digits it
+ * still names, while it holds back as few right answers as it can.
+ */
+#include "nn.h"
+
+#include <math.h>
+
+gboolean
+nn_prediction_is_unsure (const float probabilities[NN_CLASSES])
+{
+  float top = 0.0f;
+  float sum = 0.0f;
+
+  g_return_val_if_fail (probabilities != NULL, TRUE);
+
+  for (guint i = 0; i < NN_CLASSES; i++)
+    {
+      /* Probabilities that are not probabilities say nothing reliable. */
+      if (!isfinite (probabilities[i]) || probabilities[i] < 0.0f)
+        return TRUE;
+      top = MAX (top, probabilities[i]);
+      sum += probabilities[i];
+    }
+  if (sum <= 0.0f)
+    return TRUE;
+  /* Divided by the sum, so a caller's rounding does not move the line. */
+  return top / sum < NN_UNSURE_THRESHOLD;
+}
