@@ -101,6 +101,7 @@ test_event_log_lines (void)
   g_assert_cmpstr (json_object_get_string_member (live, "event"), ==, "prediction");
   g_assert_cmpint (json_object_get_int_member (live, "digit"), ==, 7);
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (live, "confidence"), 0.95, 1e-6);
+  g_assert_false (json_object_get_boolean_member (live, "unsure"));
   g_assert_false (json_object_get_boolean_member (live, "final"));
   g_assert_cmpint (json_object_get_int_member (live, "strokes"), ==, 1);
   probabilities = json_object_get_array_member (live, "probabilities");

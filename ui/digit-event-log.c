@@ -94,6 +94,9 @@ digit_event_log_prediction (const float probabilities[NN_CLASSES],
   line = g_string_new ("{\"event\":\"prediction\",\"digit\":");
   g_string_append_printf (line, "%u,\"confidence\":", digit);
   append_number (line, probabilities[digit]);
+  /* What the window shows: a digit, or "Not sure" (nn_prediction_is_unsure). */
+  g_string_append_printf (line, ",\"unsure\":%s",
+                          nn_prediction_is_unsure (probabilities) ? "true" : "false");
   g_string_append (line, ",\"probabilities\":[");
   for (guint i = 0; i < NN_CLASSES; i++)
     {

@@ -19,8 +19,9 @@ gboolean digit_event_log_is_enabled  (void);
  * The canvas in surface coordinates (logical pixels); @scale is the
  * surface's scale factor, device pixels per logical pixel. */
 void digit_event_log_ready      (int x, int y, int width, int height, int scale);
-/* {"event":"prediction","digit":D,"confidence":C,"probabilities":[...],
- *  "final":B,"strokes":N} */
+/* {"event":"prediction","digit":D,"confidence":C,"unsure":B,
+ *  "probabilities":[...],"final":B,"strokes":N}; "unsure" is true when the
+ * window says "Not sure" instead of showing D. */
 void digit_event_log_prediction (const float probabilities[NN_CLASSES],
                                  gboolean    final,
                                  guint       n_strokes);

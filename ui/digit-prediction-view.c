@@ -172,22 +172,45 @@ digit_prediction_view_set_probabilities (DigitPredictionView *self,
   float confidence;
   g_autofree char *digit_text = NULL;
   g_autofree char *confidence_text = NULL;
+  g_autofree char *verdict_text = NULL;
   g_autofree char *spoken = NULL;
 
   g_return_if_fail (DIGIT_IS_PREDICTION_VIEW (self));
 
   digit = digit_argmax (probabilities);
   confidence = probabilities[digit];
-  digit_text = g_strdup_printf ("%u", digit);
-  confidence_text = format_percent (confidence);
-  /* Translators: what a screen reader says about the prediction, e.g.
-   * "Recognised 7, 98 percent". */
-  spoken = g_strdup_printf (_("Recognised %u, %.0f percent"),
-                            digit, floor (confidence * 100.0f + 0.5f));
+  if (nn_prediction_is_unsure (probabilities))
+    {
+      /* Naming a digit here would assert a guess; the bars still show
+       * which digits the network hesitates between. */
+      guint runner_up = digit == 0 ? 1 : 0;
+
+      for (guint i = 0; i < NN_CLASSES; i++)
+        if (i != digit && probabilities[i] > probabilities[runner_up])
+          runner_up = i;
+      digit_text = g_strdup ("?");
+      confidence_text = g_strdup (_("Not sure"));
+      /* Translators: the two digits the network hesitates between, the
+       * likelier first, e.g. "Maybe 1 or 7". */
+      verdict_text = g_strdup_printf (_("Maybe %u or %u"), digit, runner_up);
+      /* Translators: what a screen reader says when the network cannot
+       * tell, e.g. "Not sure: maybe 1 or 7". */
+      spoken = g_strdup_printf (_("Not sure: maybe %u or %u"), digit, runner_up);
+    }
+  else
+    {
+      digit_text = g_strdup_printf ("%u", digit);
+      confidence_text = format_percent (confidence);
+      verdict_text = g_strdup (describe_confidence (confidence));
+      /* Translators: what a screen reader says about the prediction, e.g.
+       * "Recognised 7, 98 percent". */
+      spoken = g_strdup_printf (_("Recognised %u, %.0f percent"),
+                                digit, floor (confidence * 100.0f + 0.5f));
+    }
 
   gtk_label_set_text (self->digit_label, digit_text);
   gtk_label_set_text (self->confidence_label, confidence_text);
-  gtk_label_set_text (self->verdict_label, describe_confidence (confidence));
+  gtk_label_set_text (self->verdict_label, verdict_text);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->digit_label),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, spoken,
                                   -1);
