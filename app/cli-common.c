@@ -5,6 +5,7 @@
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
@@ -97,13 +98,13 @@ cli_parse_uint (const char *command,
   if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, out, NULL))
     {
       if (*out < min)
-        cli_usage (command, _("%s must be at least %" G_GUINT64_FORMAT ", not %s"), option, min, text);
+        cli_usage (command, _("%s must be at least %" PRIu64 ", not %s"), option, min, text);
       else if (*out > max)
-        cli_usage (command, _("%s must be at most %" G_GUINT64_FORMAT ", not %s"), option, max, text);
+        cli_usage (command, _("%s must be at most %" PRIu64 ", not %s"), option, max, text);
       return *out >= min && *out <= max;
     }
   if (g_ascii_string_to_signed (text, 10, G_MININT64, -1, &negative, NULL))
-    cli_usage (command, _("%s must be at least %" G_GUINT64_FORMAT ", not %s"), option, min, text);
+    cli_usage (command, _("%s must be at least %" PRIu64 ", not %s"), option, min, text);
   else
     cli_usage (command, _("%s: “%s” is not a whole number"), option, text);
   return FALSE;

@@ -132,8 +132,7 @@ check_size (gsize             len,
     {
       g_set_error (error, NN_ERROR, NN_ERROR_IDX_TRUNCATED,
                    _("“%s” is truncated: its header promises %u items "
-                     "(%" G_GSIZE_FORMAT " bytes) but only %" G_GSIZE_FORMAT
-                     " bytes follow it"),
+                     "(%zu bytes) but only %zu bytes follow it"),
                    display, header->count, header->payload_size,
                    len - header->header_size);
       return FALSE;

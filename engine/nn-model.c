@@ -264,8 +264,8 @@ nn_model_describe (const NnModel *model)
           g_string_append (text, "  ");
           /* TRANSLATORS: the number of trainable parameters of one layer */
           g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
-                                                     "%" G_GSIZE_FORMAT " param",
-                                                     "%" G_GSIZE_FORMAT " params", n_params),
+                                                     "%zu param",
+                                                     "%zu params", n_params),
                                   n_params);
         }
       g_string_append_c (text, '\n');

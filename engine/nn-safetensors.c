@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -341,22 +342,21 @@ parse_tensor (NnSafetensors *st,
   if (begin > end)
     {
       g_set_error (error, NN_ERROR, NN_ERROR_MODEL_OFFSETS,
-                   _("the data offsets of tensor “%s” run backwards (%" G_GUINT64_FORMAT
-                     " to %" G_GUINT64_FORMAT ")"), name, begin, end);
+                   _("the data offsets of tensor “%s” run backwards (%" PRIu64
+                     " to %" PRIu64 ")"), name, begin, end);
       return FALSE;
     }
   if (end > st->data_size)
     {
       g_set_error (error, NN_ERROR, NN_ERROR_MODEL_OFFSETS,
-                   _("tensor “%s” lies at bytes %" G_GUINT64_FORMAT " to %"
-                     G_GUINT64_FORMAT ", outside the %" G_GSIZE_FORMAT
-                     " bytes of data"), name, begin, end, st->data_size);
+                   _("tensor “%s” lies at bytes %" PRIu64 " to %" PRIu64
+                     ", outside the %zu bytes of data"), name, begin, end, st->data_size);
       return FALSE;
     }
   if (too_big || n_elements * sizeof (float) != end - begin)
     {
       g_set_error (error, NN_ERROR, NN_ERROR_MODEL_SHAPE,
-                   _("the shape of tensor “%s” does not match its %" G_GUINT64_FORMAT
+                   _("the shape of tensor “%s” does not match its %" PRIu64
                      " bytes of data"), name, end - begin);
       return FALSE;
     }
@@ -401,8 +401,8 @@ check_tiling (NnSafetensors *st, GError **error)
       if (t->begin > covered)
         {
           g_set_error (error, NN_ERROR, NN_ERROR_MODEL_OFFSETS,
-                       _("bytes %" G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT
-                         " of the data belong to no tensor"), covered, t->begin);
+                       _("bytes %zu to %zu of the data belong to no tensor"),
+                       covered, t->begin);
           return FALSE;
         }
       covered = t->end;
@@ -410,7 +410,7 @@ check_tiling (NnSafetensors *st, GError **error)
   if (covered != st->data_size)
     {
       g_set_error (error, NN_ERROR, NN_ERROR_MODEL_OFFSETS,
-                   _("%" G_GSIZE_FORMAT " bytes follow the last tensor"),
+                   _("%zu bytes follow the last tensor"),
                    st->data_size - covered);
       return FALSE;
     }
@@ -437,7 +437,7 @@ check_finite (NnSafetensors *st, GError **error)
             {
               g_set_error (error, NN_ERROR, NN_ERROR_MODEL_NONFINITE,
                            _("tensor “%s” holds a value that is not finite "
-                             "(NaN or infinity) at element %" G_GSIZE_FORMAT),
+                             "(NaN or infinity) at element %zu"),
                            t->name, k);
               return FALSE;
             }
@@ -471,7 +471,7 @@ nn_safetensors_parse (GBytes *bytes, GError **error)
   if (size < 8)
     {
       g_set_error (error, NN_ERROR, NN_ERROR_MODEL_HEADER_SIZE,
-                   _("%" G_GSIZE_FORMAT " bytes are too few for a safetensors file"), size);
+                   _("%zu bytes are too few for a safetensors file"), size);
       return NULL;
     }
   memcpy (&header_len, contents, 8);
@@ -479,8 +479,8 @@ nn_safetensors_parse (GBytes *bytes, GError **error)
   if (header_len < 2 || header_len > ST_MAX_HEADER || header_len > size - 8)
     {
       g_set_error (error, NN_ERROR, NN_ERROR_MODEL_HEADER_SIZE,
-                   _("the header length %" G_GUINT64_FORMAT " is impossible for a "
-                     "file of %" G_GSIZE_FORMAT " bytes; this is not a safetensors "
+                   _("the header length %" PRIu64 " is impossible for a "
+                     "file of %zu bytes; this is not a safetensors "
                      "file, or it is damaged"), header_len, size);
       return NULL;
     }
@@ -629,8 +629,8 @@ nn_safetensors_copy_tensor (NnSafetensors *st,
   if (n != n_elements)
     {
       g_set_error (error, NN_ERROR, NN_ERROR_MODEL_SHAPE,
-                   _("tensor “%s” has %" G_GSIZE_FORMAT " elements, %"
-                     G_GSIZE_FORMAT " were expected"), name, n, n_elements);
+                   _("tensor “%s” has %zu elements, %zu were expected"),
+                   name, n, n_elements);
       return FALSE;
     }
 
