@@ -1,27 +1,20 @@
 /* cli-train.c — digitlab-cli train: trains a model on MNIST and saves it
  * with its metadata.
  *
- * Training runs on a worker thread while the main thread runs a main loop
- * that draws the progress line and turns SIGINT/SIGTERM into a cancellation
- * the trainer sees at the next batch. The model file is written once,
- * atomically, at the end; with --checkpoint a checkpoint is written at
- * every epoch boundary, from which --resume continues bit for bit. */
+ * Everything is checked before any data is read; the run itself is
+ * cli-train-run.c. The model file is written once, atomically, at the end;
+ * with --checkpoint a checkpoint is written at every epoch boundary, from
+ * which --resume continues bit for bit. */
 #include "config.h"
 
-#include <glib-unix.h>
 #include <glib/gi18n-lib.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli-common.h"
-
-/* How often the progress line is redrawn on a terminal. */
-#define PROGRESS_INTERVAL_MS 200
-/* Weight of the past in the running loss: about the last 50 batches. */
-#define LOSS_SMOOTHING 0.98
+#include "cli-train-run.h"
 
 /* The command line. Numbers stay text until checked, so that NULL means
  * "not given" (--resume refuses settings the checkpoint holds). */
@@ -74,255 +67,6 @@ train_options_clear (TrainOptions *options)
   g_free (options->seed);
   g_free (options->limit);
   g_free (options->test_limit);
-}
-
-/* One training run, shared by the main thread and the worker. */
-typedef struct {
-  NnTrainer    *trainer;
-  NnModel      *model;             /* the trainer's; only the worker touches it */
-  const char   *checkpoint;
-  GCancellable *cancellable;
-  GMainLoop    *loop;
-  gboolean      tty;
-  int           stop_signal;       /* atomic: the signal that stopped us, or 0 */
-
-  /* Written by the worker, read by the main thread under @lock. */
-  GMutex        lock;
-  NnBatchReport batch;
-  gboolean      have_batch;
-  double        loss_average;      /* exponential moving average, biased */
-  guint         n_losses;
-
-  /* The main thread's own: the batch the progress line shows. */
-  guint         shown_epoch;
-  guint         shown_batch;
-
-  /* The worker's own until it is joined. */
-  gboolean      ok;
-  GError       *error;
-  double        seconds;           /* training time, earlier runs included */
-  float         test_accuracy;     /* after the last epoch run here, or -1 */
-  guint         checkpointed_epoch;/* epochs finished in the last checkpoint */
-  GError       *checkpoint_error;  /* why a checkpoint could not be written */
-} TrainRun;
-
-/* ---- Progress ------------------------------------------------------------ */
-
-static char *
-format_duration (double seconds)
-{
-  guint s = (guint) MAX (0.0, round (seconds));
-
-  if (s >= 3600)
-    return g_strdup_printf ("%u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
-  return g_strdup_printf ("%u:%02u", s / 60, s % 60);
-}
-
-/* Back to the start of the progress line and clear it ("erase to end of
- * line"), so the line is rewritten in place. */
-static void
-erase_progress (TrainRun *run)
-{
-  if (run->tty)
-    fputs ("\r\033[K", stderr);
-}
-
-static gboolean
-draw_progress (gpointer user_data)
-{
-  TrainRun *run = user_data;
-  NnBatchReport batch;
-  gboolean have_batch;
-  double loss;
-  g_autofree char *eta = NULL;
-
-  g_mutex_lock (&run->lock);
-  batch = run->batch;
-  have_batch = run->have_batch;
-  /* Divided by the weight the average has gathered so far, so the first
-   * batches are not pulled towards zero. */
-  loss = run->n_losses > 0
-           ? run->loss_average / (1.0 - pow (LOSS_SMOOTHING, run->n_losses))
-           : NAN;
-  g_mutex_unlock (&run->lock);
-
-  if (!have_batch || (batch.epoch == run->shown_epoch && batch.batch == run->shown_batch))
-    return G_SOURCE_CONTINUE;
-  run->shown_epoch = batch.epoch;
-  run->shown_batch = batch.batch;
-  eta = format_duration (batch.eta_s);
-  erase_progress (run);
-  fprintf (stderr, _("epoch %u/%u  %3.0f%%  %.0f images/s  loss %.4f  ETA %s"),
-           batch.epoch + 1, batch.epochs,
-           100.0 * (batch.batch + 1) / MAX (batch.batches_per_epoch, 1u),
-           batch.images_per_s, loss, eta);
-  fflush (stderr);
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-on_batch_done (const NnBatchReport *report, gpointer user_data)
-{
-  TrainRun *run = user_data;
-
-  g_mutex_lock (&run->lock);
-  run->batch = *report;
-  run->have_batch = TRUE;
-  if (isfinite (report->loss))
-    {
-      run->loss_average = LOSS_SMOOTHING * run->loss_average
-                          + (1.0 - LOSS_SMOOTHING) * report->loss;
-      run->n_losses++;
-    }
-  g_mutex_unlock (&run->lock);
-}
-
-static void
-set_train_seconds (NnModel *model, double seconds)
-{
-  char text[G_ASCII_DTOSTR_BUF_SIZE];
-
-  nn_model_set_metadata (model, "train_seconds",
-                         g_ascii_formatd (text, sizeof text, "%.1f", seconds));
-}
-
-typedef struct {
-  TrainRun      *run;
-  NnEpochReport  report;
-} EpochLine;
-
-/* On the main thread, so it never interleaves with the progress line. */
-static gboolean
-print_epoch_line (gpointer user_data)
-{
-  EpochLine *line = user_data;
-  const NnEpochReport *r = &line->report;
-  g_autoptr(GString) text = g_string_new (NULL);
-
-  g_string_printf (text, _("epoch %u/%u: loss %.4f, train accuracy %.4f"),
-                   r->epoch + 1, r->epochs, r->train_loss, r->train_accuracy);
-  if (r->test_accuracy >= 0)
-    g_string_append_printf (text, _(", test accuracy %.4f"), r->test_accuracy);
-  g_string_append_printf (text, _(", %.1f s"), r->seconds);
-
-  erase_progress (line->run);
-  printf ("%s\n", text->str);
-  fflush (stdout);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_epoch_done (const NnEpochReport *report, gpointer user_data)
-{
-  TrainRun *run = user_data;
-  EpochLine *line = g_new (EpochLine, 1);
-
-  line->run = run;
-  line->report = *report;
-  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, print_epoch_line, line, g_free);
-
-  /* No progress line for a finished epoch once its summary is printed. */
-  g_mutex_lock (&run->lock);
-  run->have_batch = FALSE;
-  g_mutex_unlock (&run->lock);
-
-  run->seconds += report->seconds;
-  run->test_accuracy = report->test_accuracy;
-  /* Kept in the model as it goes, so a checkpoint carries it to --resume. */
-  set_train_seconds (run->model, run->seconds);
-
-  /* The trainer calls this at the epoch boundary itself: the next epoch's
-   * shuffle has not been drawn yet, the very state a checkpoint holds. A
-   * run that cannot keep its checkpoints stops rather than go on without. */
-  if (run->checkpoint != NULL)
-    {
-      if (nn_trainer_save_checkpoint (run->trainer, run->checkpoint, &run->checkpoint_error))
-        run->checkpointed_epoch = report->epoch + 1;
-      else
-        g_cancellable_cancel (run->cancellable);
-    }
-}
-
-/* ---- The worker ---------------------------------------------------------- */
-
-static gboolean
-quit_loop (gpointer user_data)
-{
-  TrainRun *run = user_data;
-
-  g_main_loop_quit (run->loop);
-  return G_SOURCE_REMOVE;
-}
-
-static gpointer
-train_thread (gpointer user_data)
-{
-  TrainRun *run = user_data;
-  const NnTrainCallbacks callbacks = { on_batch_done, on_epoch_done, run };
-
-  run->ok = nn_trainer_run (run->trainer, &callbacks, run->cancellable, &run->error);
-  /* The last epoch's checkpoint can fail after the trainer is done. */
-  if (run->checkpoint_error != NULL)
-    run->ok = FALSE;
-
-  /* After the epoch lines already queued, at the same priority. */
-  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, quit_loop, run, NULL);
-  return NULL;
-}
-
-static gboolean
-on_stop_signal (TrainRun *run, int signum)
-{
-  g_atomic_int_set (&run->stop_signal, signum);
-  g_cancellable_cancel (run->cancellable);
-  erase_progress (run);
-  fprintf (stderr, "%s\n", _("Stopping after the current batch… (press Ctrl+C again to quit at once)"));
-  /* Removing the handler restores the default action for a second signal. */
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_sigint (gpointer user_data)
-{
-  return on_stop_signal (user_data, SIGINT);
-}
-
-static gboolean
-on_sigterm (gpointer user_data)
-{
-  return on_stop_signal (user_data, SIGTERM);
-}
-
-/* Runs the trainer to the end or until a signal; fills @run's results. */
-static void
-run_training (TrainRun *run)
-{
-  g_autoptr(GThread) thread = NULL;
-  guint progress_id = 0;
-
-  run->loop = g_main_loop_new (NULL, FALSE);
-  run->cancellable = g_cancellable_new ();
-  run->test_accuracy = -1.0f;
-  run->shown_epoch = G_MAXUINT;
-  g_mutex_init (&run->lock);
-
-  g_unix_signal_add (SIGINT, on_sigint, run);
-  g_unix_signal_add (SIGTERM, on_sigterm, run);
-  if (run->tty)
-    progress_id = g_timeout_add (PROGRESS_INTERVAL_MS, draw_progress, run);
-
-  thread = g_thread_new ("train", train_thread, run);
-  g_main_loop_run (run->loop);
-  g_thread_join (g_steal_pointer (&thread));
-
-  if (progress_id != 0)
-    g_source_remove (progress_id);
-  erase_progress (run);
-  /* The signal sources stay until exit: a late Ctrl+C must not kill the
-   * process while the model file is being written. */
-  g_mutex_clear (&run->lock);
-  g_clear_object (&run->cancellable);
-  g_clear_pointer (&run->loop, g_main_loop_unref);
 }
 
 /* ---- Setting up ------------------------------------------------------------ */
@@ -479,10 +223,9 @@ keep_first (NnDataset **dataset, guint limit)
 }
 
 static int
-report_stopped (const TrainRun *run, const char *checkpoint)
+report_stopped (NnTrainer *trainer, const CliTrainResult *result, const char *checkpoint)
 {
-  int signum = g_atomic_int_get (&run->stop_signal);
-  guint done = nn_trainer_get_epoch (run->trainer);
+  guint done = nn_trainer_get_epoch (trainer);
   g_autofree char *what = g_strdup_printf (ngettext ("training stopped with %u epoch finished; "
                                                      "no model saved",
                                                      "training stopped with %u epochs finished; "
@@ -490,11 +233,11 @@ report_stopped (const TrainRun *run, const char *checkpoint)
                                            done);
 
   /* Every finished epoch was checkpointed, so the checkpoint is current. */
-  if (checkpoint != NULL && run->checkpointed_epoch > 0)
+  if (checkpoint != NULL && result->checkpointed_epoch > 0)
     cli_fail (_("%s; to continue, train again with --resume %s"), what, checkpoint);
   else
     cli_fail ("%s", what);
-  return 128 + signum;
+  return 128 + result->stop_signal;
 }
 
 /* Everything that can be checked before any data is read. Returns an exit
@@ -560,12 +303,13 @@ name_model (NnModel *model, const TrainOptions *o)
 
 /* Records the results and writes the model file (atomically). */
 static int
-save_model (NnModel *model, const NnDataset *test, const TrainRun *run, const char *path)
+save_model (NnModel *model, const NnDataset *test, const CliTrainResult *result,
+            const char *path)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *created = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
-  float test_accuracy = run->test_accuracy;
+  float test_accuracy = result->test_accuracy;
   char text[G_ASCII_DTOSTR_BUF_SIZE];
 
   /* A run resumed after its last epoch trained nothing here. */
@@ -574,7 +318,7 @@ save_model (NnModel *model, const NnDataset *test, const TrainRun *run, const ch
   if (test_accuracy >= 0)
     nn_model_set_metadata (model, "test_accuracy",
                            g_ascii_formatd (text, sizeof text, "%.4f", test_accuracy));
-  set_train_seconds (model, run->seconds);
+  cli_set_train_seconds (model, result->seconds);
   nn_model_set_metadata (model, "created", created);
 
   if (!nn_model_save (model, path, &error))
@@ -597,7 +341,7 @@ train (const TrainOptions *o, int argc, char **argv)
   NnTrainConfig config;
   TrainData data;
   NnModel *model;
-  TrainRun run = { 0 };
+  CliTrainResult result = { 0 };
   const char *seconds_so_far;
   int status;
 
@@ -639,27 +383,21 @@ train (const TrainOptions *o, int argc, char **argv)
           train->count, test != NULL ? test->count : 0);
   fflush (stdout);
 
-  run.trainer = trainer;
-  run.model = model;
-  run.checkpoint = o->checkpoint;
-  run.tty = isatty (STDERR_FILENO);
   seconds_so_far = nn_model_get_metadata (model, "train_seconds");
-  run.seconds = seconds_so_far != NULL ? g_ascii_strtod (seconds_so_far, NULL) : 0.0;
-  run_training (&run);
+  cli_train_run (trainer, o->checkpoint,
+                 seconds_so_far != NULL ? g_ascii_strtod (seconds_so_far, NULL) : 0.0,
+                 &result);
 
-  if (!run.ok)
+  if (!result.ok)
     {
-      if (run.checkpoint_error != NULL)
-        status = cli_fail_error (run.checkpoint_error);
-      else if (g_atomic_int_get (&run.stop_signal) != 0)
-        status = report_stopped (&run, o->checkpoint);
+      if (result.stop_signal != 0 && g_error_matches (result.error, NN_ERROR, NN_ERROR_CANCELLED))
+        status = report_stopped (trainer, &result, o->checkpoint);
       else
-        status = cli_fail_error (run.error);
-      g_clear_error (&run.checkpoint_error);
-      g_clear_error (&run.error);
+        status = cli_fail_error (result.error);
+      cli_train_result_clear (&result);
       return status;
     }
-  return save_model (model, test, &run, o->out);
+  return save_model (model, test, &result, o->out);
 }
 
 int
