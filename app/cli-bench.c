@@ -491,6 +491,8 @@ cli_bench_main (int argc, char **argv)
     { "layer-repeats", 0, 0, G_OPTION_ARG_INT, &options.layer_repeats,
       N_("Runs per layer, the median is reported (default 10)"), N_("N") },
     { "peak", 0, 0, G_OPTION_ARG_DOUBLE, &options.peak_gflops,
+      /* GOption prints this as is: its "%" is not a printf directive.
+       * xgettext:no-c-format */
       N_("FMA peak of the threads used, to show layers as % of it (bench/peak-fma)"), N_("GFLOPS") },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &options.data_dir,
       N_("Train on MNIST from this folder (default: random images)"), N_("DIR") },
