@@ -8,23 +8,13 @@
 #include <sys/resource.h>
 
 #include "nn-safetensors.h"
+#include "test-files.h"
 
 /* Small, but with every kind of tensor: conv and dense weights and biases,
  * batch norm's parameters and its running statistics (buffers). */
 #define SPEC "conv3x3:4 bn relu maxpool dense:16 relu dense:10"
 
 static char *tmp_dir;
-
-/* Test files need no fsync (g_file_set_contents does one when replacing a
- * file, which costs seconds on a busy disk). In-place writes do not
- * truncate on GLib 2.74, hence the unlink. */
-static gboolean
-write_test_file (const char *path, const void *data, gsize len, GError **error)
-{
-  g_unlink (path);
-  return g_file_set_contents_full (path, data, (gssize) len,
-                                   G_FILE_SET_CONTENTS_NONE, 0666, error);
-}
 
 static NnModel *
 make_model (void)

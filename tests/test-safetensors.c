@@ -9,19 +9,9 @@
 #include <unistd.h>
 
 #include "nn-safetensors.h"
+#include "test-files.h"
 
 static char *tmp_dir;
-
-/* Test files need no fsync (g_file_set_contents does one when replacing a
- * file, which costs seconds on a busy disk). In-place writes do not
- * truncate on GLib 2.74, hence the unlink. */
-static gboolean
-write_test_file (const char *path, const void *data, gsize len, GError **error)
-{
-  g_unlink (path);
-  return g_file_set_contents_full (path, data, (gssize) len,
-                                   G_FILE_SET_CONTENTS_NONE, 0666, error);
-}
 
 /* A file made by hand: the header length, @json, then @data. */
 static GBytes *
