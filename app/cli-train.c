@@ -198,6 +198,49 @@ describe_run (NnModel *model, const NnTrainConfig *config)
   set_metadata_float (model, "label_smoothing", config->label_smoothing);
 }
 
+/* @word as a shell reads it: quoted only when it has to be. */
+static char *
+shell_word (const char *word)
+{
+  for (const char *c = word; *c != '\0'; c++)
+    if (!g_ascii_isalnum (*c) && strchr ("._:,/+-", *c) == NULL)
+      return g_shell_quote (word);
+  return *word != '\0' ? g_strdup (word) : g_shell_quote (word);
+}
+
+/* The command that trains this model again, every setting spelled out
+ * (defaults included) so it still means the same if a default changes.
+ * Paths are left out but the output's name: they belong to one machine. */
+static void
+describe_recipe (NnModel *model, const TrainOptions *o, const NnTrainConfig *config,
+                 guint64 limit)
+{
+  g_autoptr(GString) recipe = g_string_new ("digitlab-cli train");
+  g_autofree char *arch = shell_word (o->arch != NULL ? o->arch : "default");
+  g_autofree char *lr = cli_float_to_string (config->learning_rate);
+  g_autofree char *decay = cli_float_to_string (config->weight_decay);
+  g_autofree char *smoothing = cli_float_to_string (config->label_smoothing);
+  g_autofree char *out_name = g_path_get_basename (o->out);
+  g_autofree char *out = shell_word (out_name);
+
+  g_string_append_printf (recipe, " --arch %s --epochs %u --batch %u --lr %s --optimizer %s"
+                          " --schedule %s", arch, config->epochs, config->batch_size, lr,
+                          nn_optimizer_to_string (config->optimizer),
+                          nn_schedule_to_string (config->schedule));
+  if (config->optimizer == NN_OPTIMIZER_SGD)
+    {
+      g_autofree char *momentum = cli_float_to_string (config->momentum);
+      g_string_append_printf (recipe, " --momentum %s", momentum);
+    }
+  g_string_append_printf (recipe, " --weight-decay %s --label-smoothing %s%s --seed %"
+                          G_GUINT64_FORMAT, decay, smoothing,
+                          config->augment ? " --augment" : "", config->seed);
+  if (limit > 0)
+    g_string_append_printf (recipe, " --limit %" G_GUINT64_FORMAT, limit);
+  g_string_append_printf (recipe, " --out %s", out);
+  nn_model_set_metadata (model, "recipe", recipe->str);
+}
+
 static void
 describe_data (NnModel *model, const char *data_dir, const NnDataset *train,
                const NnDataset *test)
@@ -368,6 +411,7 @@ train (const TrainOptions *o, int argc, char **argv)
       if (own_model != NULL)
         {
           describe_run (own_model, &config);
+          describe_recipe (own_model, o, &config, data.limit);
           trainer = nn_trainer_new (own_model, train, test, &config, &error);
         }
     }
