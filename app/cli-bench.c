@@ -294,6 +294,12 @@ append_layer_json (GString *out, guint index, const NnLayerProfile *layer, doubl
   append_rounded_key (out, "backward_mflop", layer->backward_flop * 1e-6, 4);
   append_rounded_key (out, "forward_gflops", forward, 2);
   append_rounded_key (out, "backward_gflops", backward, 2);
+  append_rounded_key (out, "forward_best_us", layer->forward_best_s * 1e6, 2);
+  append_rounded_key (out, "backward_best_us", layer->backward_best_s * 1e6, 2);
+  append_rounded_key (out, "forward_best_gflops",
+                      gflops (layer->forward_flop, layer->forward_best_s), 2);
+  append_rounded_key (out, "backward_best_gflops",
+                      gflops (layer->backward_flop, layer->backward_best_s), 2);
   if (peak > 0)
     {
       append_number_key (out, "forward_peak_percent", 100.0 * forward / peak);

@@ -383,6 +383,8 @@ typedef struct {
   double backward_s;      /* median seconds of one backward pass */
   double forward_flop;    /* arithmetic done, a multiply-add counting 2; 0 for */
   double backward_flop;   /* layers that only compare or move data */
+  double forward_best_s;  /* the fastest run of each: on a busy machine */
+  double backward_best_s; /* other work only ever slows a run down */
 } NnLayerProfile;
 
 /* Times each layer of @model on its own, forward then backward as training

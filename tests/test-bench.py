@@ -106,6 +106,9 @@ def test_json(cli):
               layer)
     timed = all(positive(l.get("forward_us")) and l.get("backward_us", -1) >= 0 for l in layers)
     check(bool(layers) and timed, "every layer has a positive forward time", layers)
+    best = all(0 < l.get("forward_best_us", -1) <= l["forward_us"]
+               and 0 <= l.get("backward_best_us", -1) <= l["backward_us"] for l in layers)
+    check(bool(layers) and best, "each layer's fastest run is no slower than its median", layers)
     convs = [l for l in layers if str(l.get("name", "")).startswith("conv")]
     check(bool(convs) and all(positive(l.get("forward_gflops")) and positive(l.get("backward_gflops"))
                               for l in convs), "conv layers report GFLOP/s both ways", convs)

@@ -50,6 +50,11 @@ test_bench_cnn_flops (void)
       g_assert_cmpfloat (profile[i].forward_s, >, 0.0);
       g_assert_cmpfloat (profile[i].backward_s, >, 0.0);
       g_assert_true (isfinite (profile[i].forward_s) && profile[i].forward_s < 10.0);
+      /* The fastest of the runs can be no slower than their median. */
+      g_assert_cmpfloat (profile[i].forward_best_s, >, 0.0);
+      g_assert_cmpfloat (profile[i].forward_best_s, <=, profile[i].forward_s);
+      g_assert_cmpfloat (profile[i].backward_best_s, >, 0.0);
+      g_assert_cmpfloat (profile[i].backward_best_s, <=, profile[i].backward_s);
     }
 
   /* The first layer computes no input gradient: its backward pass is the
@@ -96,6 +101,7 @@ test_leading_layers_and_valid (void)
 
   g_assert_cmpstr (profile[0].name, ==, "maxpool");
   g_assert_cmpfloat (profile[0].backward_s, ==, 0.0);
+  g_assert_cmpfloat (profile[0].backward_best_s, ==, 0.0);
   g_assert_cmpfloat (profile[0].backward_flop, ==, 0.0);
   g_assert_cmpfloat (profile[0].forward_s, >, 0.0);
 
