@@ -9,6 +9,7 @@
  */
 #include <glib.h>
 #include <immintrin.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,8 @@ main (int argc, char **argv)
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("— single-precision FMA peak");
 
+  /* GOption prints its messages in the locale's encoding. */
+  setlocale (LC_ALL, "");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
     "Times independent FMA chains on the widest vectors the CPU supports,\n"
