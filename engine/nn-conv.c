@@ -1,151 +1,369 @@
 /* nn-conv.c — 2-D convolution, stride 1, "same" or "valid" padding.
  *
- * Each image is unrolled (im2col) into a (C k k) x (H W) matrix so that the
- * convolution is one matrix product with the (out_c) x (C k k) weights;
- * the backward pass uses the same unrolling for the weight gradient and
- * folds the input gradient back (col2im).
+ * No im2col: the tiles of nn-tile.h walk the (channel, kernel row, kernel
+ * column) sum straight through a zero-padded copy of each image, so the
+ * unrolled matrix is never written. Two layouts, chosen per layer:
  *
- * Threads own what they write: the forward pass and the input gradient are
- * split by image; weight gradients are summed per fixed chunk of images and
- * the chunks are then added in order, so the sums do not depend on the
- * number of threads.
+ *  - Channels last (C innermost, "NHWC") for layers with many input
+ *    channels. One kernel row's (kx, c) values are then contiguous for a
+ *    position, a row of output positions is a tile whose A rows are that
+ *    copy at a stride of C, and B is the weights packed [ky][kx][c][o].
+ *    The input gradient is the same product with the output gradient
+ *    padded by k-1-pad and the weights flipped, and the weight gradient
+ *    walks the positions with (kx, c) as the rows. The activations between
+ *    layers stay planar (NCHW): converting a copy costs a few percent.
+ *  - Planar (NCHW) for layers with few input channels, like the first one,
+ *    whose (c, ky, kx) sums are too short for the walk above: there the
+ *    classic unrolled matrix is small (25 rows for a 5x5 kernel on one
+ *    channel), so it is made, and a tile is output channels (weights as
+ *    stored, broadcast) x positions, written straight into the planar
+ *    output; the weight gradient is dot tiles of the output gradient
+ *    against the unrolled rows.
+ *
+ * Threads own what they write: images (or rows of one image) in the
+ * forward pass; fixed chunks of the batch, each with its own weight
+ * gradient partial sum, in the backward pass; the partial sums are then
+ * added in chunk order. Nothing depends on the number of threads.
  */
 #include <string.h>
 
-#include "nn-gemm.h"
 #include "nn-private.h"
+#include "nn-tile.h"
+
+/* Images per planar weight-gradient pass: their unrolled copies stay in
+ * L2, and the dot tiles reduce once per pass. */
+#define PLANAR_GROUP 4
+
+/* Layers with fewer input channels than this are computed planar. */
+#define PLANAR_MAX_CHANNELS 4
+
+/* Floats after every padded copy, so that no vector read can leave it. */
+#define SLACK (2 * NN_TILE_UNIT)
+
+typedef struct {
+  const NnLayer *layer;
+  guint  c, h, w, o, k, pad, oh, ow;
+  guint  hp, wp;            /* the input padded by pad */
+  guint  q, hq, wq;         /* the output gradient padded by k - 1 - pad */
+  guint  c_pad, o_pad;      /* channel counts rounded up to a tile unit */
+  gsize  kk, ckk;
+  gboolean planar;
+
+  /* Scratch, in floats from the start of a thread's share. The packed
+   * weights are shared: only thread 0's share holds them. */
+  gsize  packed_at, packed_size;     /* CL: [ky][kx][c][o_pad] */
+  gsize  flipped_at, flipped_size;   /* CL: [ky][kx][o_pad][c_pad], flipped */
+  gsize  padded_at, padded_size;     /* planar: padded input [c][y][x] */
+  gsize  cols_at, cols_size;         /* planar: unrolled [c][ky][kx][y][x], per image */
+  gsize  image_at, image_size;       /* CL: padded input [y][x][c] */
+  gsize  out_at;                     /* CL: output rows [y][x][o_pad] */
+  gsize  grad_at, grad_size;         /* CL: padded output gradient [y][x][o_pad] */
+  gsize  din_at;                     /* CL: input gradient [y][x][c_pad] */
+  gsize  share;                      /* floats per thread */
+} ConvPlan;
+
+static gsize
+align_floats (gsize n)
+{
+  return (n + 15) & ~(gsize) 15;
+}
+
+static void
+plan_conv (const NnLayer *layer, ConvPlan *p)
+{
+  gsize at = 0, forward_end, backward_end;
+
+  memset (p, 0, sizeof *p);
+  p->layer = layer;
+  p->c = layer->in_c;
+  p->h = layer->in_h;
+  p->w = layer->in_w;
+  p->o = layer->units;
+  p->k = layer->kernel;
+  p->pad = layer->pad;
+  p->oh = layer->out_h;
+  p->ow = layer->out_w;
+  p->hp = p->h + 2 * p->pad;
+  p->wp = p->w + 2 * p->pad;
+  p->q = p->k - 1 - p->pad;
+  p->hq = p->oh + 2 * p->q;
+  p->wq = p->ow + 2 * p->q;
+  p->c_pad = (guint) nn_tile_round_up (p->c);
+  p->o_pad = (guint) nn_tile_round_up (p->o);
+  p->kk = (gsize) p->k * p->k;
+  p->ckk = p->c * p->kk;
+  p->planar = p->c < PLANAR_MAX_CHANNELS;
+
+  /* Planar layers compute their input gradient channels last too, so
+   * every layer has the channels-last pieces. */
+  p->packed_size = p->planar ? 0 : align_floats (p->ckk * p->o_pad);
+  p->flipped_size = align_floats (p->kk * p->o_pad * p->c_pad);
+  p->packed_at = at;
+  at += p->packed_size;
+  p->flipped_at = at;
+  at += p->flipped_size;
+  p->padded_size = align_floats ((gsize) p->c * p->hp * p->wp);
+  p->padded_at = at;
+  p->cols_size = align_floats (p->ckk * p->oh * p->ow + SLACK);
+  p->cols_at = at + p->padded_size;
+  if (p->planar)
+    at += p->padded_size + p->cols_size * PLANAR_GROUP;
+  p->image_size = align_floats ((gsize) p->hp * p->wp * p->c + SLACK);
+  p->image_at = at;
+  at += p->image_size;
+  p->out_at = at;
+  forward_end = at + (p->planar ? 0 : align_floats ((gsize) p->oh * p->ow * p->o_pad));
+  p->grad_size = align_floats ((gsize) p->hq * p->wq * p->o_pad + SLACK);
+  p->grad_at = at;
+  at += p->grad_size;
+  p->din_at = at;
+  backward_end = at + align_floats ((gsize) p->h * p->w * p->c_pad);
+  p->share = MAX (forward_end, backward_end);
+}
 
 gsize
 nn_conv_scratch_size (const NnLayer *layer)
 {
-  return (gsize) layer->in_c * layer->kernel * layer->kernel * layer->out_h * layer->out_w;
+  ConvPlan p;
+
+  plan_conv (layer, &p);
+  return p.share;
 }
 
 gsize
 nn_conv_partials_size (const NnLayer *layer)
 {
-  return nn_layer_weight_size (layer) + layer->units;
+  ConvPlan p;
+
+  plan_conv (layer, &p);
+  /* The weight gradient in the layout its kernels write, then the bias. */
+  return (p.planar ? p.o * p.ckk : p.ckk * p.o_pad) + p.o_pad;
 }
 
-/* A 1x1 kernel without padding needs no unrolling: the image is the matrix. */
-static inline gboolean
-is_pointwise (const NnLayer *layer)
-{
-  return layer->kernel == 1 && layer->pad == 0;
-}
+/* ---- Copies between layouts ---------------------------------------------- */
 
-/* The columns [x0, x1) of an output row that read inside the input for
- * kernel column @kx; the rest read padding. */
-static inline void
-valid_columns (const NnLayer *layer, guint kx, guint *x0, guint *x1)
-{
-  int first = (int) layer->pad - (int) kx;
-  int last = (int) layer->in_w + (int) layer->pad - (int) kx;
-
-  *x0 = (guint) CLAMP (first, 0, (int) layer->out_w);
-  *x1 = (guint) CLAMP (last, (int) *x0, (int) layer->out_w);
-}
-
-NN_INLINE_COPIES static void
-im2col (const NnLayer *layer, const float *in, float *col)
-{
-  const guint k = layer->kernel, h = layer->in_h, w = layer->in_w;
-  const guint oh = layer->out_h, ow = layer->out_w;
-
-  for (guint c = 0; c < layer->in_c; c++)
-    for (guint ky = 0; ky < k; ky++)
-      for (guint kx = 0; kx < k; kx++)
-        {
-          const float *plane = in + (gsize) c * h * w;
-          float *row = col + ((gsize) (c * k + ky) * k + kx) * oh * ow;
-          guint x0, x1;
-
-          valid_columns (layer, kx, &x0, &x1);
-          for (guint oy = 0; oy < oh; oy++)
-            {
-              int iy = (int) (oy + ky) - (int) layer->pad;
-              float *dest = row + (gsize) oy * ow;
-              const float *src;
-
-              if (iy < 0 || iy >= (int) h)
-                {
-                  for (guint ox = 0; ox < ow; ox++)
-                    dest[ox] = 0.0f;
-                  continue;
-                }
-              src = plane + (gsize) iy * w + kx - layer->pad;
-              for (guint ox = 0; ox < x0; ox++)
-                dest[ox] = 0.0f;
-              for (guint ox = x0; ox < x1; ox++)
-                dest[ox] = src[ox];
-              for (guint ox = x1; ox < ow; ox++)
-                dest[ox] = 0.0f;
-            }
-        }
-}
-
-/* The adjoint of im2col: adds each unrolled value back where it came from. */
-NN_INLINE_COPIES static void
-col2im (const NnLayer *layer, const float *col, float *din)
-{
-  const guint k = layer->kernel, h = layer->in_h, w = layer->in_w;
-  const guint oh = layer->out_h, ow = layer->out_w;
-  const gsize in_size = nn_layer_in_size (layer);
-
-  for (gsize i = 0; i < in_size; i++)
-    din[i] = 0.0f;
-  for (guint c = 0; c < layer->in_c; c++)
-    for (guint ky = 0; ky < k; ky++)
-      for (guint kx = 0; kx < k; kx++)
-        {
-          float *plane = din + (gsize) c * h * w;
-          const float *row = col + ((gsize) (c * k + ky) * k + kx) * oh * ow;
-          guint x0, x1;
-
-          valid_columns (layer, kx, &x0, &x1);
-          for (guint oy = 0; oy < oh; oy++)
-            {
-              int iy = (int) (oy + ky) - (int) layer->pad;
-              const float *src = row + (gsize) oy * ow;
-              float *dest;
-
-              if (iy < 0 || iy >= (int) h)
-                continue;
-              dest = plane + (gsize) iy * w + kx - layer->pad;
-              for (guint ox = x0; ox < x1; ox++)
-                dest[ox] += src[ox];
-            }
-        }
-}
-
+/* One image (C x H x W) into a zero-padded planar copy, C x hp x wp. */
 static void
-add_bias (const NnLayer *layer, const float *bias, float *out)
+pad_planar (const ConvPlan *p, const float *in, float *dest)
 {
-  const gsize hw = (gsize) layer->out_h * layer->out_w;
+  const gsize plane = (gsize) p->hp * p->wp;
 
-  for (guint o = 0; o < layer->units; o++)
-    for (gsize i = 0; i < hw; i++)
-      out[o * hw + i] += bias[o];
-}
-
-/* out (units x HW) = weight (units x C k k) * columns (C k k x HW) + bias. */
-static void
-forward_image (const NnLayer *layer, const float *in, const float *weight, const float *bias,
-               float *out, float *col, gboolean threaded)
-{
-  const gsize hw = (gsize) layer->out_h * layer->out_w;
-  const gsize depth = (gsize) layer->in_c * layer->kernel * layer->kernel;
-  const float *columns = in;
-
-  if (!is_pointwise (layer))
+  for (guint c = 0; c < p->c; c++)
     {
-      im2col (layer, in, col);
-      columns = col;
+      float *d = dest + c * plane;
+
+      memset (d, 0, p->pad * p->wp * sizeof (float));
+      for (guint y = 0; y < p->h; y++)
+        {
+          float *row = d + (gsize) (y + p->pad) * p->wp;
+
+          memset (row, 0, p->pad * sizeof (float));
+          memset (row + p->pad + p->w, 0, p->pad * sizeof (float));
+        }
+      nn_copy_block (in + (gsize) c * p->h * p->w, p->w, p->h, p->w,
+                     d + (gsize) p->pad * p->wp + p->pad, p->wp);
+      memset (d + (gsize) (p->pad + p->h) * p->wp, 0, p->pad * p->wp * sizeof (float));
     }
-  (threaded ? nn_sgemm_threaded : nn_sgemm) (FALSE, FALSE, layer->units, hw, depth,
-                                             1.0f, weight, depth, columns, hw,
-                                             0.0f, out, hw);
-  add_bias (layer, bias, out);
+}
+
+/* Output rows [y0, y1) of one image unrolled: row (c, ky, kx) of @cols
+ * (@stride floats apart) holds the input values those positions multiply
+ * by that weight, read from the padded copy @padded. */
+static void
+unroll (const ConvPlan *p, const float *padded, guint y0, guint y1, float *cols, gsize stride)
+{
+  const gsize plane = (gsize) p->hp * p->wp;
+
+  for (guint c = 0; c < p->c; c++)
+    for (guint ky = 0; ky < p->k; ky++)
+      for (guint kx = 0; kx < p->k; kx++)
+        nn_copy_block (padded + c * plane + (gsize) (y0 + ky) * p->wp + kx, p->wp,
+                       y1 - y0, p->ow,
+                       cols + ((gsize) (c * p->k + ky) * p->k + kx) * stride, p->ow);
+}
+
+/* @channels planes of @h x @w (planar) into a channels-last copy padded by
+ * @pad on every side, @stride floats per position (channels past
+ * @channels are zero), with zeros up to @dest_size after it. */
+NN_INLINE_COPIES static void
+pad_channels_last (const float *in, guint channels, guint h, guint w, guint pad,
+                   guint stride, float *dest, gsize dest_size)
+{
+  const gsize wp = w + 2 * pad, row_size = wp * stride;
+
+  memset (dest, 0, pad * row_size * sizeof (float));
+  for (guint y = 0; y < h; y++)
+    {
+      float *row = dest + (y + pad) * row_size;
+
+      memset (row, 0, pad * stride * sizeof (float));
+      nn_transpose (in + (gsize) y * w, (gsize) h * w, channels, w, row + pad * stride, stride);
+      if (stride > channels)
+        for (guint x = 0; x < w; x++)
+          for (guint c = channels; c < stride; c++)
+            row[(pad + x) * stride + c] = 0.0f;
+      memset (row + (pad + w) * stride, 0, pad * stride * sizeof (float));
+    }
+  memset (dest + (h + pad) * row_size, 0, (dest_size - (h + pad) * row_size) * sizeof (float));
+}
+
+/* Rows [y0, y1) of a channels-last image (positions of @w, @stride floats
+ * each) into planar rows of @channels planes of @h x @w. */
+static void
+to_planar (const float *src, guint channels, guint h, guint w, guint stride,
+           guint y0, guint y1, float *out)
+{
+  nn_transpose (src + (gsize) y0 * w * stride, stride, (y1 - y0) * w, channels,
+                out + (gsize) y0 * w, (gsize) h * w);
+}
+
+/* Weights [o][c][ky][kx] as B for channels-last tiles: [ky][kx][c][o_pad]. */
+static void
+pack_weights (const ConvPlan *p, const float *weight, float *packed)
+{
+  for (gsize r = 0; r < p->ckk; r++)
+    {
+      guint ky = (guint) (r / ((gsize) p->k * p->c));
+      guint kx = (guint) (r / p->c % p->k);
+      guint c = (guint) (r % p->c);
+      float *row = packed + r * p->o_pad;
+      guint o;
+
+      for (o = 0; o < p->o; o++)
+        row[o] = weight[(gsize) o * p->ckk + c * p->kk + ky * p->k + kx];
+      for (; o < p->o_pad; o++)
+        row[o] = 0.0f;
+    }
+}
+
+/* The weights for the input gradient: [ky][kx][o_pad][c_pad] holding
+ * W[o][c][k-1-ky][k-1-kx], zero past O or C. */
+static void
+pack_flipped (const ConvPlan *p, const float *weight, float *flipped)
+{
+  for (gsize r = 0; r < p->kk * p->o_pad; r++)
+    {
+      guint o = (guint) (r % p->o_pad);
+      gsize kpos = r / p->o_pad;
+      guint ky = p->k - 1 - (guint) (kpos / p->k), kx = p->k - 1 - (guint) (kpos % p->k);
+      float *row = flipped + r * p->c_pad;
+      guint c;
+
+      for (c = 0; c < p->c && o < p->o; c++)
+        row[c] = weight[(gsize) o * p->ckk + c * p->kk + ky * p->k + kx];
+      for (; c < p->c_pad; c++)
+        row[c] = 0.0f;
+    }
+}
+
+/* ---- Forward ------------------------------------------------------------- */
+
+/* Output rows [y0, y1) of one image. */
+static void
+forward_rows (const ConvPlan *p, const float *in, const float *weight, const float *packed,
+              const float *bias, gboolean relu, float *out, float *share,
+              guint y0, guint y1)
+{
+  const gsize out_plane = (gsize) p->oh * p->ow;
+  float *image;
+  NnTile tile = { 0 };
+
+  tile.relu = relu;
+  if (p->planar)
+    {
+      guint positions = (y1 - y0) * p->ow;
+      gsize stride = nn_tile_round_up (positions);
+      float *cols = share + p->cols_at;
+
+      pad_planar (p, in, share + p->padded_at);
+      unroll (p, share + p->padded_at, y0, y1, cols, stride);
+      /* Output channels x positions: A is the weights as stored. */
+      tile.a = weight;
+      tile.a_rs = (gssize) p->ckk;
+      tile.a_ts = 1;
+      tile.b = cols;
+      tile.b_ts = (gssize) stride;
+      tile.steps = (guint) p->ckk;
+      tile.segments = 1;
+      tile.groups = 1;
+      tile.c = out + (gsize) y0 * p->ow;
+      tile.c_rs = (gssize) out_plane;
+      tile.rows = p->o;
+      tile.cols = positions;
+      tile.mode = NN_TILE_STORE;
+      tile.row_bias = bias;
+      nn_tile_run (&tile);
+      return;
+    }
+
+  image = share + p->image_at;
+  pad_channels_last (in, p->c, p->h, p->w, p->pad, p->c, image, p->image_size);
+  /* A row of output positions x all output channels: A is the padded copy,
+   * one position every C floats, each kernel row's (kx, c) contiguous. */
+  tile.a_rs = p->c;
+  tile.a_ts = 1;
+  tile.a_ss = (gssize) p->wp * p->c;
+  tile.b = packed;
+  tile.b_ts = p->o_pad;
+  tile.b_ss = (gssize) p->k * p->c * p->o_pad;
+  tile.steps = p->k * p->c;
+  tile.segments = p->k;
+  tile.groups = 1;
+  tile.c_rs = p->o_pad;
+  tile.rows = p->ow;
+  tile.cols = p->o;
+  tile.mode = NN_TILE_STORE;
+  tile.col_bias = bias;
+  for (guint y = y0; y < y1; y++)
+    {
+      tile.a = image + (gsize) y * p->wp * p->c;
+      tile.c = share + p->out_at + (gsize) y * p->ow * p->o_pad;
+      nn_tile_run (&tile);
+    }
+  to_planar (share + p->out_at, p->o, p->oh, p->ow, p->o_pad, y0, y1, out);
+}
+
+void
+nn_conv_forward_full (const NnLayer *layer, guint batch,
+                      const float *in, const float *weight, const float *bias,
+                      float *out, float *scratch, guint n_scratch, gboolean relu)
+{
+  const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
+  const double work = (double) batch * out_size * layer->in_c * layer->kernel * layer->kernel;
+  int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
+  ConvPlan p;
+  float *packed;
+
+  plan_conv (layer, &p);
+  packed = scratch + p.packed_at;
+  if (work < NN_PARALLEL_MIN_WORK)
+    n_threads = 1;
+  if (!p.planar)
+    pack_weights (&p, weight, packed);
+
+  /* Fewer images than threads (a drawing being recognised): each thread
+   * takes rows of every image instead, which gives the same numbers. */
+  if ((int) batch < n_threads)
+    {
+      for (guint b = 0; b < batch; b++)
+        {
+#pragma omp parallel num_threads (n_threads)
+          {
+            int t = nn_thread_index (), n = nn_thread_count ();
+            guint y0 = p.oh * t / n, y1 = p.oh * (t + 1) / n;
+
+            if (y0 < y1)
+              forward_rows (&p, in + b * in_size, weight, packed, bias, relu,
+                            out + b * out_size, scratch + t * p.share, y0, y1);
+          }
+        }
+      return;
+    }
+
+#pragma omp parallel for num_threads (n_threads) schedule (dynamic, 1)
+  for (guint b = 0; b < batch; b++)
+    forward_rows (&p, in + b * in_size, weight, packed, bias, relu, out + b * out_size,
+                  scratch + nn_thread_index () * p.share, 0, p.oh);
 }
 
 void
@@ -153,29 +371,175 @@ nn_conv_forward (const NnLayer *layer, guint batch,
                  const float *in, const float *weight, const float *bias,
                  float *out, float *scratch, guint n_scratch)
 {
-  const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
-  const gsize col_size = nn_conv_scratch_size (layer);
-  G_GNUC_UNUSED const gsize depth = (gsize) layer->in_c * layer->kernel * layer->kernel;
-  int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
+  nn_conv_forward_full (layer, batch, in, weight, bias, out, scratch, n_scratch, FALSE);
+}
 
-  /* Fewer images than threads (a drawing being recognised): split each
-   * product instead, which gives the same numbers. */
-  if ((int) batch < n_threads)
+/* ---- Backward ------------------------------------------------------------ */
+
+/* Per output channel, the sum of the gradient over the image's positions,
+ * in 16 lanes (a fixed order that vectorises) added up at the end. */
+static void
+add_bias_gradient (const ConvPlan *p, const float *dy, float *db)
+{
+  const gsize plane = (gsize) p->oh * p->ow, whole = plane / 16 * 16;
+
+  for (guint o = 0; o < p->o; o++)
     {
-      for (guint b = 0; b < batch; b++)
-        forward_image (layer, in + b * in_size, weight, bias, out + b * out_size,
-                       scratch, TRUE);
-      return;
+      const float *x = dy + o * plane;
+      float lanes[16] = { 0 };
+
+      for (gsize i = 0; i < whole; i += 16)
+        for (guint l = 0; l < 16; l++)
+          lanes[l] += x[i + l];
+      for (gsize i = whole; i < plane; i++)
+        lanes[i - whole] += x[i];
+      for (guint half = 8; half > 0; half /= 2)
+        for (guint l = 0; l < half; l++)
+          lanes[l] += lanes[l + half];
+      db[o] += lanes[0];
+    }
+}
+
+/* Planar: the weight gradient of images [first, last) into @dw
+ * ([o][c][ky][kx]), dot tiles of the output gradient's planes against the
+ * unrolled input, PLANAR_GROUP images per pass. */
+static void
+planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
+                        guint first, guint last, float *dw, float *share)
+{
+  const gsize in_size = nn_layer_in_size (p->layer), out_size = nn_layer_out_size (p->layer);
+  const gsize positions = (gsize) p->oh * p->ow;
+  float *cols = share + p->cols_at;
+  NnDotTile tile = { 0 };
+
+  tile.a_rs = (gssize) positions;
+  tile.a_gs = (gssize) out_size;
+  tile.b = cols;
+  tile.b_rs = (gssize) positions;
+  tile.b_gs = (gssize) p->cols_size;
+  tile.length = positions;
+  tile.segments = 1;
+  tile.c = dw;
+  tile.c_rs = (gssize) p->ckk;
+  tile.c_cs = 1;
+  tile.rows = p->o;
+  tile.cols = (guint) p->ckk;
+
+  for (guint b0 = first; b0 < last; b0 += PLANAR_GROUP)
+    {
+      guint n = MIN (PLANAR_GROUP, last - b0);
+
+      for (guint i = 0; i < n; i++)
+        {
+          pad_planar (p, in + (b0 + i) * in_size, share + p->padded_at);
+          unroll (p, share + p->padded_at, 0, p->oh, cols + i * p->cols_size, positions);
+        }
+      tile.groups = n;
+      tile.mode = b0 == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
+      tile.a = dout + b0 * out_size;
+      nn_dot_tile_run (&tile);
+    }
+}
+
+/* Channels last: one image's weight gradient merged into @dw
+ * ([ky][kx][c][o_pad]) and its input gradient (when @din) written. */
+static void
+channels_last_backward_image (const ConvPlan *p, const float *in, const float *dy,
+                              const float *flipped, float *dw, NnTileMode mode,
+                              float *din, float *share)
+{
+  float *image = share + p->image_at, *grad = share + p->grad_at;
+  NnTile tile = { 0 };
+
+  pad_channels_last (dy, p->o, p->oh, p->ow, p->q, p->o_pad, grad, p->grad_size);
+  if (dw == NULL)
+    goto input_gradient;
+  pad_channels_last (in, p->c, p->h, p->w, p->pad, p->c, image, p->image_size);
+
+  /* dW[ky][kx][c][o] += sum over positions of x[y+ky][x+kx][c] dy[y][x][o]:
+   * rows are one kernel row's (kx, c), the sum walks the positions. */
+  tile.a_rs = 1;
+  tile.a_ts = p->c;
+  tile.a_ss = (gssize) p->wp * p->c;
+  tile.b = grad + ((gsize) p->q * p->wq + p->q) * p->o_pad;
+  tile.b_ts = p->o_pad;
+  tile.b_ss = (gssize) p->wq * p->o_pad;
+  tile.steps = p->ow;
+  tile.segments = p->oh;
+  tile.groups = 1;
+  tile.c_rs = p->o_pad;
+  tile.rows = p->k * p->c;
+  tile.cols = p->o_pad;
+  tile.mode = mode;
+  for (guint ky = 0; ky < p->k; ky++)
+    {
+      tile.a = image + (gsize) ky * p->wp * p->c;
+      tile.c = dw + (gsize) ky * p->k * p->c * p->o_pad;
+      nn_tile_run (&tile);
     }
 
-#pragma omp parallel num_threads (n_threads) if (batch * out_size * depth >= 4 * NN_PARALLEL_MIN_WORK)
-  {
-    float *col = scratch + nn_thread_index () * col_size;
+  if (din == NULL)
+    return;
 
-#pragma omp for schedule (static)
-    for (guint b = 0; b < batch; b++)
-      forward_image (layer, in + b * in_size, weight, bias, out + b * out_size, col, FALSE);
-  }
+input_gradient:
+  /* dX[y][x][c] = sum over (ky, kx, o) of dyq[y+ky][x+kx][o] Wflip: the
+   * forward product on the padded gradient, skipping padded channels. */
+  memset (&tile, 0, sizeof tile);
+  tile.a_rs = p->o_pad;
+  tile.a_ts = 1;
+  tile.a_ss = (gssize) p->wq * p->o_pad;
+  tile.a_gs = p->o_pad;
+  tile.b = flipped;
+  tile.b_ts = p->c_pad;
+  tile.b_ss = (gssize) p->k * p->o_pad * p->c_pad;
+  tile.b_gs = (gssize) p->o_pad * p->c_pad;
+  tile.steps = p->o;
+  tile.segments = p->k;
+  tile.groups = p->k;
+  tile.c_rs = p->c_pad;
+  tile.rows = p->w;
+  tile.cols = p->c;
+  tile.mode = NN_TILE_STORE;
+  for (guint y = 0; y < p->h; y++)
+    {
+      tile.a = grad + (gsize) y * p->wq * p->o_pad;
+      tile.c = share + p->din_at + (gsize) y * p->w * p->c_pad;
+      nn_tile_run (&tile);
+    }
+  to_planar (share + p->din_at, p->c, p->h, p->w, p->c_pad, 0, p->h, din);
+}
+
+/* One chunk of images: its bias and weight gradients into @partial, and
+ * its input gradients. Layers computed planar take their input gradient
+ * channels last as well: few input channels make it cheap either way. */
+static void
+chunk_backward (const ConvPlan *p, guint batch, guint chunk, guint n_chunks,
+                const float *in, const float *dout, const float *flipped,
+                float *partial, float *din, float *share)
+{
+  const gsize in_size = nn_layer_in_size (p->layer), out_size = nn_layer_out_size (p->layer);
+  const gsize dw_size = p->planar ? p->o * p->ckk : p->ckk * p->o_pad;
+  guint first = nn_chunk_start (batch, n_chunks, chunk);
+  guint last = nn_chunk_start (batch, n_chunks, chunk + 1);
+  float *db = partial + dw_size;
+
+  memset (db, 0, p->o_pad * sizeof (float));
+  for (guint b = first; b < last; b++)
+    add_bias_gradient (p, dout + b * out_size, db);
+
+  if (p->planar)
+    {
+      planar_weight_gradient (p, in, dout, first, last, partial, share);
+      if (din != NULL)
+        for (guint b = first; b < last; b++)
+          channels_last_backward_image (p, in + b * in_size, dout + b * out_size, flipped,
+                                        NULL, NN_TILE_STORE, din + b * in_size, share);
+      return;
+    }
+  for (guint b = first; b < last; b++)
+    channels_last_backward_image (p, in + b * in_size, dout + b * out_size, flipped,
+                                  partial, b == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE,
+                                  din != NULL ? din + b * in_size : NULL, share);
 }
 
 void
@@ -184,79 +548,56 @@ nn_conv_backward (const NnLayer *layer, guint batch,
                   float *dweight, float *dbias, float *din,
                   float *scratch, guint n_scratch, float *partials)
 {
-  const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
-  const gsize col_size = nn_conv_scratch_size (layer);
-  const gsize hw = (gsize) layer->out_h * layer->out_w;
-  const gsize depth = (gsize) layer->in_c * layer->kernel * layer->kernel;
-  const gsize n_weights = nn_layer_weight_size (layer);
-  const gsize partial_size = nn_conv_partials_size (layer);
   const guint n_chunks = nn_chunk_count (batch);
-  G_GNUC_UNUSED int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
+  const double work = (double) batch * nn_layer_out_size (layer) * layer->in_c
+                      * layer->kernel * layer->kernel;
+  int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
+  gsize partial_size, dw_size;
+  float *flipped;
+  ConvPlan p;
 
-#pragma omp parallel num_threads (n_threads) if (batch * out_size * depth >= 4 * NN_PARALLEL_MIN_WORK)
+  plan_conv (layer, &p);
+  partial_size = nn_conv_partials_size (layer);
+  dw_size = partial_size - p.o_pad;
+  if (work < NN_PARALLEL_MIN_WORK)
+    n_threads = 1;
+  flipped = scratch + p.flipped_at;
+  if (din != NULL)
+    pack_flipped (&p, weight, flipped);
+
+#pragma omp parallel num_threads (n_threads)
   {
-    float *col = scratch + nn_thread_index () * col_size;
+    float *share = scratch + nn_thread_index () * p.share;
 
-#pragma omp for schedule (static)
+#pragma omp for schedule (dynamic, 1)
     for (guint chunk = 0; chunk < n_chunks; chunk++)
-      {
-        float *dw = partials + chunk * partial_size;
-        float *db = dw + n_weights;
-        guint first = nn_chunk_start (batch, n_chunks, chunk);
-        guint last = nn_chunk_start (batch, n_chunks, chunk + 1);
+      chunk_backward (&p, batch, chunk, n_chunks, in, dout, flipped,
+                      partials + chunk * partial_size, din, share);
 
-        memset (db, 0, layer->units * sizeof (float));
-        for (guint b = first; b < last; b++)
-          {
-            const float *x = in + b * in_size;
-            const float *dy = dout + b * out_size;
-            const float *columns = x;
-
-            if (!is_pointwise (layer))
-              {
-                im2col (layer, x, col);
-                columns = col;
-              }
-            /* dW (units x C k k) += dY (units x HW) * columns^T */
-            nn_sgemm (FALSE, TRUE, layer->units, depth, hw,
-                      1.0f, dy, hw, columns, hw,
-                      b == first ? 0.0f : 1.0f, dw, depth);
-            for (guint o = 0; o < layer->units; o++)
-              {
-                float sum = 0.0f;
-
-                for (gsize i = 0; i < hw; i++)
-                  sum += dy[o * hw + i];
-                db[o] += sum;
-              }
-
-            if (din == NULL)
-              continue;
-            /* dcolumns (C k k x HW) = W^T * dY, folded back into dX */
-            if (is_pointwise (layer))
-              nn_sgemm (TRUE, FALSE, depth, hw, layer->units,
-                        1.0f, weight, depth, dy, hw, 0.0f, din + b * in_size, hw);
-            else
-              {
-                nn_sgemm (TRUE, FALSE, depth, hw, layer->units,
-                          1.0f, weight, depth, dy, hw, 0.0f, col, hw);
-                col2im (layer, col, din + b * in_size);
-              }
-          }
-      }
-
-    /* The chunks' sums, added in chunk order whoever computed them. */
+    /* The chunks' sums, added in chunk order into the first chunk's,
+     * whoever computed them... */
 #pragma omp for schedule (static)
-    for (gsize i = 0; i < partial_size; i++)
-      {
-        float sum = partials[i];
+    for (gsize i0 = 0; i0 < partial_size; i0 += 1024)
+      for (guint chunk = 1; chunk < n_chunks; chunk++)
+        {
+          const float *add = partials + chunk * partial_size;
 
-        for (guint chunk = 1; chunk < n_chunks; chunk++)
-          sum += partials[chunk * partial_size + i];
-        if (i < n_weights)
-          dweight[i] += sum;
-        else
-          dbias[i - n_weights] += sum;
+          for (gsize i = i0; i < MIN (i0 + 1024, partial_size); i++)
+            partials[i] += add[i];
+        }
+
+    /* ... then into the weights' own layout [o][c][ky][kx]. */
+#pragma omp for schedule (static)
+    for (guint o = 0; o < p.o; o++)
+      {
+        for (gsize r = 0; r < p.ckk; r++)
+          {
+            gsize c = r / p.kk, kpos = r % p.kk;
+
+            dweight[o * p.ckk + r] += partials[p.planar ? o * p.ckk + r
+                                                        : (kpos * p.c + c) * p.o_pad + o];
+          }
+        dbias[o] += partials[dw_size + o];
       }
   }
 }

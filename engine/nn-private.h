@@ -67,6 +67,17 @@ nn_thread_index (void)
 #endif
 }
 
+/* How many threads the current parallel region has (1 outside one). */
+static inline int
+nn_thread_count (void)
+{
+#ifdef _OPENMP
+  return omp_get_num_threads ();
+#else
+  return 1;
+#endif
+}
+
 /* ---- Random numbers ---------------------------------------------------- */
 
 /* A well-mixed 64-bit value from two inputs: derives independent seeds
@@ -130,16 +141,21 @@ char    *nn_layer_to_word (const NnLayer *layer);
 
 /* ---- Layers ------------------------------------------------------------ */
 
-/* Convolution, stride 1, through im2col and nn_sgemm. @scratch holds
- * nn_conv_scratch_size() floats for each of @n_scratch threads (at most
- * that many threads run); @partials nn_conv_partials_size() floats for each
- * of nn_chunk_count (batch) chunks. Gradients are added to @dweight and
- * @dbias; @din may be NULL (first layer). */
+/* Convolution, stride 1, on the tiles of nn-tile.h (see nn-conv.c).
+ * @scratch holds nn_conv_scratch_size() floats for each of @n_scratch
+ * threads (at most that many threads run); @partials
+ * nn_conv_partials_size() floats for each of nn_chunk_count (batch)
+ * chunks. Gradients are added to @dweight and @dbias; @din may be NULL
+ * (first layer). nn_conv_forward_full can apply a ReLU to its output,
+ * which is then what a ReLU layer after it would have made. */
 gsize nn_conv_scratch_size  (const NnLayer *layer);
 gsize nn_conv_partials_size (const NnLayer *layer);
 void  nn_conv_forward  (const NnLayer *layer, guint batch,
                         const float *in, const float *weight, const float *bias,
                         float *out, float *scratch, guint n_scratch);
+void  nn_conv_forward_full (const NnLayer *layer, guint batch,
+                            const float *in, const float *weight, const float *bias,
+                            float *out, float *scratch, guint n_scratch, gboolean relu);
 void  nn_conv_backward (const NnLayer *layer, guint batch,
                         const float *in, const float *dout, const float *weight,
                         float *dweight, float *dbias, float *din,

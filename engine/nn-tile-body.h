@@ -1,0 +1,395 @@
+/* nn-tile-body.h — the kernels of nn-tile.c, written once for every ISA.
+ *
+ * nn-tile.c includes this file once per instruction set, inside a
+ * "#pragma GCC target" region, with TILE_ISA naming it (avx512, avx2,
+ * generic), TILE_VW the floats in one of its vectors and tvec the vector
+ * type. A 16-float unit of columns is NN_TILE_UNIT / TILE_VW vectors.
+ * Every kernel is an always-inline body instantiated for fixed block
+ * sizes, so that the compiler unrolls the rows and vectors and keeps the
+ * accumulators in registers; the tables at the end list the instances for
+ * the dispatcher. Not a header to include anywhere else.
+ */
+
+#define TILE_CAT2(a, b) a##_##b
+#define TILE_CAT(a, b) TILE_CAT2 (a, b)
+#define TILE_FN(name) TILE_CAT (name, TILE_ISA)
+
+#define VPU (NN_TILE_UNIT / TILE_VW)   /* vectors per unit */
+
+/* The first @n floats at @p as a vector, zeros after them; never reads
+ * past them. */
+static inline __attribute__ ((always_inline)) tvec
+TILE_FN (load_part) (const float *p, guint n)
+{
+#if TILE_VW == 16
+  return (tvec) _mm512_maskz_loadu_ps ((__mmask16) ((1u << n) - 1), p);
+#elif TILE_VW == 8
+  const v8i lanes = { 0, 1, 2, 3, 4, 5, 6, 7 };
+
+  return (tvec) _mm256_maskload_ps (p, (__m256i) (lanes < (gint32) n));
+#else
+  tvec v = { 0 };
+
+  for (guint l = 0; l < n; l++)
+    v[l] = p[l];
+  return v;
+#endif
+}
+
+static inline __attribute__ ((always_inline)) void
+TILE_FN (store_part) (float *p, const tvec *v, guint n)
+{
+#if TILE_VW == 16
+  _mm512_mask_storeu_ps (p, (__mmask16) ((1u << n) - 1), (__m512) *v);
+#elif TILE_VW == 8
+  const v8i lanes = { 0, 1, 2, 3, 4, 5, 6, 7 };
+
+  _mm256_maskstore_ps (p, (__m256i) (lanes < (gint32) n), (__m256) *v);
+#else
+  for (guint l = 0; l < n; l++)
+    p[l] = (*v)[l];
+#endif
+}
+
+/* The columns of vector @vec of a row that are written: the row has @cols. */
+static inline __attribute__ ((always_inline)) guint
+TILE_FN (vector_cols) (guint cols, int vec)
+{
+  guint first = (guint) vec * TILE_VW;
+
+  return cols <= first ? 0 : MIN (cols - first, TILE_VW);
+}
+
+static inline __attribute__ ((always_inline)) tvec
+TILE_FN (load_c) (const float *p, guint n)
+{
+  if (n == TILE_VW)
+    return (tvec) *(const tvecu *) p;
+  if (n == 0)
+    return (tvec) { 0 };
+  return TILE_FN (load_part) (p, n);
+}
+
+static inline __attribute__ ((always_inline)) void
+TILE_FN (store_c) (float *p, const tvec *v, guint n)
+{
+  if (n == TILE_VW)
+    *(tvecu *) p = *v;
+  else if (n != 0)
+    TILE_FN (store_part) (p, v, n);
+}
+
+/* ---- Broadcast kernels -------------------------------------------------- */
+
+static inline __attribute__ ((always_inline)) void
+TILE_FN (tile_body) (const NnTile *restrict t, const int MR, const int NU)
+{
+  /* Copied out, so that the compiler sees nothing can change them while
+   * the accumulators are being summed. */
+  const float *const a0 = t->a, *const b0 = t->b;
+  const gssize a_rs = t->a_rs, a_ts = t->a_ts, a_ss = t->a_ss, a_gs = t->a_gs;
+  const gssize b_ts = t->b_ts, b_ss = t->b_ss, b_gs = t->b_gs;
+  const guint steps = t->steps, segments = t->segments, groups = t->groups;
+  const guint cols = t->cols;
+  const int NV = NU * VPU;
+  /* Sized for the largest block, not MR x NV: a variable-length array
+   * would live in memory rather than in registers. */
+  tvec acc[TILE_MAX_ROWS][TILE_MAX_UNITS * VPU];
+
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; v++)
+      acc[i][v] = t->mode == NN_TILE_ACCUMULATE
+                  ? TILE_FN (load_c) (t->c + i * t->c_rs + v * TILE_VW,
+                                      TILE_FN (vector_cols) (cols, v))
+                  : (tvec) { 0 };
+
+  for (guint g = 0; g < groups; g++)
+    for (guint s = 0; s < segments; s++)
+      {
+        const float *restrict a = a0 + g * a_gs + s * a_ss;
+        const float *restrict b = b0 + g * b_gs + s * b_ss;
+
+        for (guint k = 0; k < steps; k++)
+          {
+            tvec bv[TILE_MAX_UNITS * VPU];
+
+#pragma GCC unroll 16
+            for (int v = 0; v < NV; v++)
+              bv[v] = *(const tvecu *) (b + k * b_ts + v * TILE_VW);
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; i++)
+              {
+                float ai = a[i * a_rs + k * a_ts];
+
+#pragma GCC unroll 16
+                for (int v = 0; v < NV; v++)
+                  acc[i][v] += ai * bv[v];
+              }
+          }
+      }
+
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; v++)
+      {
+        guint n = TILE_FN (vector_cols) (cols, v);
+        float *c = t->c + i * t->c_rs + v * TILE_VW;
+        tvec x = acc[i][v];
+
+        if (t->mode == NN_TILE_SCALE)
+          x = t->beta == 0.0f ? t->alpha * x : t->alpha * x + t->beta * TILE_FN (load_c) (c, n);
+        if (t->col_bias != NULL)
+          x += TILE_FN (load_c) (t->col_bias + v * TILE_VW, n);
+        if (t->row_bias != NULL)
+          x += t->row_bias[i];
+        if (t->relu)
+          x = (tvec) ((tveci) (x > (tvec) { 0 }) & (tveci) x);
+        TILE_FN (store_c) (c, &x, n);
+      }
+}
+
+#define TILE_DEFINE(MR, NU) \
+  static void TILE_FN (tile_##MR##x##NU) (const NnTile *t) { TILE_FN (tile_body) (t, MR, NU); }
+#define TILE_ENTRY(MR, NU) [NU - 1][MR - 1] = TILE_FN (tile_##MR##x##NU),
+
+TILE_SHAPES (TILE_DEFINE)
+
+static const TileFn TILE_FN (tiles)[TILE_MAX_UNITS][TILE_MAX_ROWS] = {
+  TILE_SHAPES (TILE_ENTRY)
+};
+
+/* ---- Dot kernels -------------------------------------------------------- */
+
+/* The sum of one accumulator's 16 lanes, lane l holding the terms k with
+ * k % 16 == l: halves added in a fixed order, the same on every ISA. */
+static inline __attribute__ ((always_inline)) float
+TILE_FN (unit_sum) (const tvec *v)
+{
+#if TILE_VW == 16
+  v8 h8 = __builtin_shufflevector (v[0], v[0], 0, 1, 2, 3, 4, 5, 6, 7)
+          + __builtin_shufflevector (v[0], v[0], 8, 9, 10, 11, 12, 13, 14, 15);
+#elif TILE_VW == 8
+  v8 h8 = v[0] + v[1];
+#else
+  v8 h8 = { v[0][0] + v[2][0], v[0][1] + v[2][1], v[0][2] + v[2][2], v[0][3] + v[2][3],
+            v[1][0] + v[3][0], v[1][1] + v[3][1], v[1][2] + v[3][2], v[1][3] + v[3][3] };
+#endif
+  v4 h4 = __builtin_shufflevector (h8, h8, 0, 1, 2, 3)
+          + __builtin_shufflevector (h8, h8, 4, 5, 6, 7);
+
+  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
+}
+
+static inline __attribute__ ((always_inline)) void
+TILE_FN (dot_body) (const NnDotTile *restrict t, const int MR, const int NC)
+{
+  const gsize whole = t->length / NN_TILE_UNIT * NN_TILE_UNIT;
+  const guint rest = (guint) (t->length - whole);
+  const gssize a_rs = t->a_rs, b_rs = t->b_rs;
+  tvec acc[DOT_MAX_ROWS][DOT_MAX_COLS][VPU];
+
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; j++)
+#pragma GCC unroll 4
+      for (int v = 0; v < VPU; v++)
+        acc[i][j][v] = (tvec) { 0 };
+
+  for (guint g = 0; g < t->groups; g++)
+    for (guint s = 0; s < t->segments; s++)
+      {
+        const float *restrict a = t->a + g * t->a_gs + s * t->a_ss;
+        const float *restrict b = t->b + g * t->b_gs + s * t->b_ss;
+        tvec av[DOT_MAX_ROWS][VPU], bv[DOT_MAX_COLS][VPU];
+
+        for (gsize k = 0; k < whole; k += NN_TILE_UNIT)
+          {
+#pragma GCC unroll 4
+            for (int v = 0; v < VPU; v++)
+              {
+#pragma GCC unroll 8
+                for (int i = 0; i < MR; i++)
+                  av[i][v] = *(const tvecu *) (a + i * a_rs + k + v * TILE_VW);
+#pragma GCC unroll 8
+                for (int j = 0; j < NC; j++)
+                  bv[j][v] = *(const tvecu *) (b + j * b_rs + k + v * TILE_VW);
+#pragma GCC unroll 8
+                for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+                  for (int j = 0; j < NC; j++)
+                    acc[i][j][v] += av[i][v] * bv[j][v];
+              }
+          }
+        if (rest != 0)
+#pragma GCC unroll 4
+          for (int v = 0; v < VPU; v++)
+            {
+              guint n = rest <= (guint) v * TILE_VW ? 0 : MIN (rest - (guint) v * TILE_VW, TILE_VW);
+
+#pragma GCC unroll 8
+              for (int i = 0; i < MR; i++)
+                av[i][v] = TILE_FN (load_c) (a + i * a_rs + whole + v * TILE_VW, n);
+#pragma GCC unroll 8
+              for (int j = 0; j < NC; j++)
+                bv[j][v] = TILE_FN (load_c) (b + j * b_rs + whole + v * TILE_VW, n);
+#pragma GCC unroll 8
+              for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+                for (int j = 0; j < NC; j++)
+                  acc[i][j][v] += av[i][v] * bv[j][v];
+            }
+      }
+
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; j++)
+      {
+        float *c = t->c + i * t->c_rs + j * t->c_cs;
+        float sum = TILE_FN (unit_sum) (acc[i][j]);
+
+        if (t->mode == NN_TILE_ACCUMULATE)
+          *c += sum;
+        else if (t->mode == NN_TILE_SCALE)
+          *c = t->beta == 0.0f ? t->alpha * sum : t->alpha * sum + t->beta * *c;
+        else
+          *c = sum;
+      }
+}
+
+#define DOT_DEFINE(MR, NC) \
+  static void TILE_FN (dot_##MR##x##NC) (const NnDotTile *t) { TILE_FN (dot_body) (t, MR, NC); }
+#define DOT_ENTRY(MR, NC) [MR - 1][NC - 1] = TILE_FN (dot_##MR##x##NC),
+
+DOT_SHAPES (DOT_DEFINE)
+
+static const DotFn TILE_FN (dots)[DOT_MAX_ROWS][DOT_MAX_COLS] = {
+  DOT_SHAPES (DOT_ENTRY)
+};
+
+/* ---- Transposes -------------------------------------------------------- */
+
+#if TILE_VW == 16
+/* Sixteen rows of 16 floats become sixteen columns, in four rounds of
+ * two-vector shuffles (pairs of floats, of pairs, of 128-bit lanes, of
+ * 256-bit halves). */
+static inline __attribute__ ((always_inline)) void
+TILE_FN (transpose16) (tvec r[16])
+{
+  tvec t[16], u[16], v[16];
+
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i++)
+    {
+      t[2 * i] = __builtin_shufflevector (r[2 * i], r[2 * i + 1],
+                                          0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+      t[2 * i + 1] = __builtin_shufflevector (r[2 * i], r[2 * i + 1],
+                                              2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
+    }
+  /* u[4g + m]: columns m, m + 4, m + 8, m + 12 of rows 4g .. 4g + 3 */
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; g++)
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++)
+      {
+        u[4 * g + 2 * h] = __builtin_shufflevector (t[4 * g + h], t[4 * g + h + 2],
+                                                    0, 1, 16, 17, 4, 5, 20, 21,
+                                                    8, 9, 24, 25, 12, 13, 28, 29);
+        u[4 * g + 2 * h + 1] = __builtin_shufflevector (t[4 * g + h], t[4 * g + h + 2],
+                                                        2, 3, 18, 19, 6, 7, 22, 23,
+                                                        10, 11, 26, 27, 14, 15, 30, 31);
+      }
+  /* v[8h + 2m]: columns m, m + 8 of rows 8h .. 8h + 7; v[8h + 2m + 1]:
+   * columns m + 4, m + 12 */
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; h++)
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; m++)
+      {
+        v[8 * h + 2 * m] = __builtin_shufflevector (u[8 * h + m], u[8 * h + 4 + m],
+                                                    0, 1, 2, 3, 16, 17, 18, 19,
+                                                    8, 9, 10, 11, 24, 25, 26, 27);
+        v[8 * h + 2 * m + 1] = __builtin_shufflevector (u[8 * h + m], u[8 * h + 4 + m],
+                                                        4, 5, 6, 7, 20, 21, 22, 23,
+                                                        12, 13, 14, 15, 28, 29, 30, 31);
+      }
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; m++)
+    {
+      r[m] = __builtin_shufflevector (v[2 * m], v[8 + 2 * m],
+                                      0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+      r[m + 8] = __builtin_shufflevector (v[2 * m], v[8 + 2 * m],
+                                          8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+      r[m + 4] = __builtin_shufflevector (v[2 * m + 1], v[8 + 2 * m + 1],
+                                          0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+      r[m + 12] = __builtin_shufflevector (v[2 * m + 1], v[8 + 2 * m + 1],
+                                           8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    }
+}
+
+static void
+TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
+                     float *dst, gsize dst_stride)
+{
+  for (guint i0 = 0; i0 < rows; i0 += 16)
+    for (guint j0 = 0; j0 < cols; j0 += 16)
+      {
+        guint nr = MIN (16, rows - i0), nc = MIN (16, cols - j0);
+        tvec r[16];
+
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+          r[i] = (guint) i < nr ? TILE_FN (load_c) (src + (i0 + i) * src_stride + j0, nc)
+                                : (tvec) { 0 };
+        TILE_FN (transpose16) (r);
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++)
+          if ((guint) j < nc)
+            TILE_FN (store_c) (dst + (j0 + j) * dst_stride + i0, &r[j], nr);
+      }
+}
+#else
+static void
+TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
+                     float *dst, gsize dst_stride)
+{
+  for (guint i0 = 0; i0 < rows; i0 += 8)
+    for (guint j = 0; j < cols; j++)
+      for (guint i = i0; i < MIN (i0 + 8, rows); i++)
+        dst[j * dst_stride + i] = src[i * src_stride + j];
+}
+#endif
+
+/* ---- Copies ------------------------------------------------------------ */
+
+static void
+TILE_FN (copy_block) (const float *src, gsize src_stride, guint rows, guint len,
+                      float *dst, gsize dst_stride)
+{
+  const guint whole = len / TILE_VW * TILE_VW, rest = len - whole;
+
+  for (guint i = 0; i < rows; i++)
+    {
+      const float *s = src + i * src_stride;
+      float *d = dst + i * dst_stride;
+
+      for (guint x = 0; x < whole; x += TILE_VW)
+        *(tvecu *) (d + x) = *(const tvecu *) (s + x);
+      if (rest != 0)
+        {
+          tvec v = TILE_FN (load_part) (s + whole, rest);
+
+          TILE_FN (store_part) (d + whole, &v, rest);
+        }
+    }
+}
+
+#undef TILE_DEFINE
+#undef TILE_ENTRY
+#undef DOT_DEFINE
+#undef DOT_ENTRY
+#undef VPU

@@ -1,0 +1,283 @@
+/* nn-tile.c — picks a kernel of nn-tile-body.h for the CPU and splits
+ * tiles into the register blocks it has.
+ *
+ * The blocks a kernel keeps in registers depend on the ISA: AVX-512 has 32
+ * vector registers of 16 floats, room for 28 accumulators (6 rows x 4
+ * units, 14 x 2, ...); AVX2 needs two of its 16 registers per unit. The
+ * dispatcher chooses the division of a tile that a small cost model (FMA
+ * throughput, loads, FMA latency) expects to run fastest; since every
+ * element is summed in the same order by every block, the choice changes
+ * the speed only.
+ */
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86_KERNELS 1
+#endif
+
+#include "nn-tile.h"
+
+typedef float v16 __attribute__ ((vector_size (64)));
+typedef gint32 v16i __attribute__ ((vector_size (64)));
+typedef float v16u __attribute__ ((vector_size (64), aligned (4), may_alias));
+typedef float v8 __attribute__ ((vector_size (32)));
+typedef gint32 v8i __attribute__ ((vector_size (32)));
+typedef float v8u __attribute__ ((vector_size (32), aligned (4), may_alias));
+typedef float v4 __attribute__ ((vector_size (16)));
+typedef gint32 v4i __attribute__ ((vector_size (16)));
+typedef float v4u __attribute__ ((vector_size (16), aligned (4), may_alias));
+
+typedef void (*TileFn) (const NnTile *t);
+typedef void (*DotFn) (const NnDotTile *t);
+
+#define TILE_MAX_UNITS 4
+#define TILE_MAX_ROWS  14
+#define DOT_MAX_ROWS   4
+#define DOT_MAX_COLS   5
+
+/* ---- Plain C: 4-float vectors (SSE2, NEON) ------------------------------ */
+
+#define TILE_SHAPES(X) X (1, 1) X (2, 1) X (3, 1)
+#define DOT_SHAPES(X) X (1, 1) X (1, 2) X (2, 1) X (2, 2)
+#define TILE_ISA generic
+#define TILE_VW 4
+#define tvec v4
+#define tvecu v4u
+#define tveci v4i
+#include "nn-tile-body.h"
+#undef TILE_ISA
+#undef TILE_VW
+#undef tvec
+#undef tvecu
+#undef tveci
+#undef TILE_SHAPES
+#undef DOT_SHAPES
+
+#ifdef HAVE_X86_KERNELS
+
+/* ---- AVX2 + FMA: 16 registers of 8 floats ------------------------------- */
+
+#pragma GCC push_options
+#pragma GCC target ("avx2,fma")
+#define TILE_SHAPES(X) X (1, 1) X (2, 1) X (3, 1) X (4, 1) X (5, 1) X (6, 1) \
+                       X (1, 2) X (2, 2) X (3, 2)
+#define DOT_SHAPES(X) X (1, 1) X (1, 2) X (2, 1) X (2, 2)
+#define TILE_ISA avx2
+#define TILE_VW 8
+#define tvec v8
+#define tvecu v8u
+#define tveci v8i
+#include "nn-tile-body.h"
+#undef TILE_ISA
+#undef TILE_VW
+#undef tvec
+#undef tvecu
+#undef tveci
+#undef TILE_SHAPES
+#undef DOT_SHAPES
+#pragma GCC pop_options
+
+/* ---- AVX-512: 32 registers of 16 floats --------------------------------- */
+
+#pragma GCC push_options
+#pragma GCC target ("avx512f,avx2,fma")
+#define ROWS_1_TO_6(X, NU) X (1, NU) X (2, NU) X (3, NU) X (4, NU) X (5, NU) X (6, NU)
+#define ROWS_1_TO_8(X, NU) ROWS_1_TO_6 (X, NU) X (7, NU) X (8, NU)
+#define ROWS_1_TO_14(X, NU) ROWS_1_TO_8 (X, NU) X (9, NU) X (10, NU) X (11, NU) \
+                            X (12, NU) X (13, NU) X (14, NU)
+#define TILE_SHAPES(X) ROWS_1_TO_14 (X, 1) ROWS_1_TO_14 (X, 2) ROWS_1_TO_8 (X, 3) \
+                       ROWS_1_TO_6 (X, 4)
+#define DOT_COLS(X, MR) X (MR, 1) X (MR, 2) X (MR, 3) X (MR, 4) X (MR, 5)
+#define DOT_SHAPES(X) DOT_COLS (X, 1) DOT_COLS (X, 2) DOT_COLS (X, 3) DOT_COLS (X, 4)
+#define TILE_ISA avx512
+#define TILE_VW 16
+#define tvec v16
+#define tvecu v16u
+#define tveci v16i
+#include "nn-tile-body.h"
+#undef TILE_ISA
+#undef TILE_VW
+#undef tvec
+#undef tvecu
+#undef tveci
+#undef TILE_SHAPES
+#undef DOT_SHAPES
+#pragma GCC pop_options
+
+#endif
+
+/* ---- Choosing ----------------------------------------------------------- */
+
+typedef void (*TransposeFn) (const float *src, gsize src_stride, guint rows, guint cols,
+                             float *dst, gsize dst_stride);
+
+typedef struct {
+  const char *name;
+  const TileFn (*tiles)[TILE_MAX_ROWS];
+  const DotFn (*dots)[DOT_MAX_COLS];
+  TransposeFn transpose;
+  TransposeFn copy_block;
+  guint vector_floats;      /* floats per hardware vector */
+} Kernels;
+
+static const Kernels *
+kernels (void)
+{
+  static Kernels chosen;
+  static gsize initialised;
+
+  if (g_once_init_enter (&initialised))
+    {
+      /* DIGITLAB_GEMM_KERNEL=generic|avx2 asks for a lesser kernel, to
+       * compare or time them. */
+      G_GNUC_UNUSED const char *wanted = g_getenv ("DIGITLAB_GEMM_KERNEL");
+
+      chosen = (Kernels) { "generic", tiles_generic, dots_generic, transpose_generic, copy_block_generic, 4 };
+#ifdef HAVE_X86_KERNELS
+      __builtin_cpu_init ();
+      if (g_strcmp0 (wanted, "generic") != 0)
+        {
+          if (__builtin_cpu_supports ("avx512f") && g_strcmp0 (wanted, "avx2") != 0)
+            chosen = (Kernels) { "avx512", tiles_avx512, dots_avx512, transpose_avx512, copy_block_avx512, 16 };
+          else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+            chosen = (Kernels) { "avx2", tiles_avx2, dots_avx2, transpose_avx2, copy_block_avx2, 8 };
+        }
+#endif
+      g_once_init_leave (&initialised, 1);
+    }
+  return &chosen;
+}
+
+const char *
+nn_tile_kernel_name (void)
+{
+  return kernels ()->name;
+}
+
+static guint
+max_rows (const Kernels *k, guint units)
+{
+  guint rows = 0;
+
+  while (rows < TILE_MAX_ROWS && k->tiles[units - 1][rows] != NULL)
+    rows++;
+  return rows;
+}
+
+/* Estimated cycles per reduction step of a rows x units block: FMAs issue
+ * two per cycle, loads (broadcasts and B vectors) about two per cycle, and
+ * each accumulator waits ~4 cycles for its previous FMA. */
+static guint
+block_cost (const Kernels *k, guint rows, guint units)
+{
+  guint per_unit = NN_TILE_UNIT / k->vector_floats;
+  guint fmas = rows * units * per_unit;
+  guint loads = rows + units * per_unit;
+
+  return MAX (MAX (fmas, loads), 8);
+}
+
+/* Cost of covering @rows x @units with blocks of @unit_step units (the
+ * last block of columns may have fewer), in strips of as many rows as the
+ * widest block holds. */
+static guint
+plan_cost (const Kernels *k, guint rows, guint units, guint unit_step)
+{
+  guint strip = max_rows (k, unit_step);
+  guint cost = 0;
+
+  for (guint u0 = 0; u0 < units; u0 += unit_step)
+    for (guint r0 = 0; r0 < rows; r0 += strip)
+      cost += block_cost (k, MIN (strip, rows - r0), MIN (unit_step, units - u0));
+  return cost;
+}
+
+void
+nn_tile_run (const NnTile *tile)
+{
+  const Kernels *k = kernels ();
+  guint units = (guint) (nn_tile_round_up (tile->cols) / NN_TILE_UNIT);
+  guint best_step = 1, best_cost = G_MAXUINT, strip;
+
+  g_return_if_fail (tile->rows > 0 && tile->cols > 0);
+
+  for (guint step = 1; step <= MIN (units, TILE_MAX_UNITS); step++)
+    {
+      guint cost;
+
+      if (k->tiles[step - 1][0] == NULL)
+        break;
+      cost = plan_cost (k, tile->rows, units, step);
+      if (cost < best_cost)
+        {
+          best_cost = cost;
+          best_step = step;
+        }
+    }
+  /* A block with fewer units holds at least as many rows. */
+  strip = max_rows (k, best_step);
+
+  /* Row strips outermost: a strip of A stays in L1 while it meets every
+   * block of B's columns. */
+  for (guint r0 = 0; r0 < tile->rows; r0 += strip)
+    for (guint u0 = 0; u0 < units; u0 += best_step)
+      {
+        guint nu = MIN (best_step, units - u0);
+        guint mr = MIN (strip, tile->rows - r0);
+        NnTile block = *tile;
+
+        block.a = tile->a + (gssize) r0 * tile->a_rs;
+        block.b = tile->b + u0 * NN_TILE_UNIT;
+        block.c = tile->c + (gssize) r0 * tile->c_rs + u0 * NN_TILE_UNIT;
+        block.rows = mr;
+        block.cols = MIN (tile->cols - u0 * NN_TILE_UNIT, nu * NN_TILE_UNIT);
+        block.col_bias = tile->col_bias ? tile->col_bias + u0 * NN_TILE_UNIT : NULL;
+        block.row_bias = tile->row_bias ? tile->row_bias + r0 : NULL;
+        k->tiles[nu - 1][mr - 1] (&block);
+      }
+}
+
+void
+nn_dot_tile_run (const NnDotTile *tile)
+{
+  const Kernels *k = kernels ();
+  guint rows_step = 0, cols_step = 0;
+
+  /* Every ISA has every combination up to its largest block. */
+  while (rows_step < DOT_MAX_ROWS && k->dots[rows_step][0] != NULL)
+    rows_step++;
+  while (cols_step < DOT_MAX_COLS && k->dots[0][cols_step] != NULL)
+    cols_step++;
+
+  for (guint r0 = 0; r0 < tile->rows; r0 += rows_step)
+    for (guint c0 = 0; c0 < tile->cols; c0 += cols_step)
+      {
+        guint mr = MIN (rows_step, tile->rows - r0);
+        guint nc = MIN (cols_step, tile->cols - c0);
+        NnDotTile block = *tile;
+
+        block.a = tile->a + (gssize) r0 * tile->a_rs;
+        block.b = tile->b + (gssize) c0 * tile->b_rs;
+        block.c = tile->c + (gssize) r0 * tile->c_rs + (gssize) c0 * tile->c_cs;
+        block.rows = mr;
+        block.cols = nc;
+        k->dots[mr - 1][nc - 1] (&block);
+      }
+}
+
+void
+nn_transpose (const float *src, gsize src_stride, guint rows, guint cols,
+              float *dst, gsize dst_stride)
+{
+  if (rows > 0 && cols > 0)
+    kernels ()->transpose (src, src_stride, rows, cols, dst, dst_stride);
+}
+
+void
+nn_copy_block (const float *src, gsize src_stride, guint rows, guint len,
+               float *dst, gsize dst_stride)
+{
+  if (rows > 0 && len > 0)
+    kernels ()->copy_block (src, src_stride, rows, len, dst, dst_stride);
+}
