@@ -49,10 +49,11 @@ typedef struct {
   gsize  kk, ckk;
   gboolean planar;
 
-  /* Scratch, in floats from the start of a thread's share. The packed
-   * weights are shared: only thread 0's share holds them. */
-  gsize  packed_at, packed_size;     /* CL: [ky][kx][c][o_pad] */
-  gsize  flipped_at, flipped_size;   /* CL: [ky][kx][o_pad][c_pad], flipped */
+  /* Weights packed for the tiles, shared by the threads: */
+  gsize  packed_size;                /* CL: [ky][kx][c][o_pad] */
+  gsize  flipped_size;               /* [ky][kx][o_pad][c_pad], flipped; after it */
+
+  /* Each thread's scratch, in floats from the start of its share: */
   gsize  padded_at, padded_size;     /* planar: padded input [c][y][x] */
   gsize  cols_at, cols_size;         /* planar: unrolled [c][ky][kx][y][x], per image */
   gsize  image_at, image_size;       /* CL: padded input [y][x][c] */
@@ -98,10 +99,6 @@ plan_conv (const NnLayer *layer, ConvPlan *p)
    * every layer has the channels-last pieces. */
   p->packed_size = p->planar ? 0 : align_floats (p->ckk * p->o_pad);
   p->flipped_size = align_floats (p->kk * p->o_pad * p->c_pad);
-  p->packed_at = at;
-  at += p->packed_size;
-  p->flipped_at = at;
-  at += p->flipped_size;
   p->padded_size = align_floats ((gsize) p->c * p->hp * p->wp);
   p->padded_at = at;
   p->cols_size = align_floats (p->ckk * p->oh * p->ow + SLACK);
@@ -122,12 +119,32 @@ plan_conv (const NnLayer *layer, ConvPlan *p)
 }
 
 gsize
-nn_conv_scratch_size (const NnLayer *layer)
+nn_conv_packed_size (const NnLayer *layer)
+{
+  ConvPlan p;
+
+  plan_conv (layer, &p);
+  return p.packed_size + p.flipped_size;
+}
+
+gsize
+nn_conv_share_size (const NnLayer *layer)
 {
   ConvPlan p;
 
   plan_conv (layer, &p);
   return p.share;
+}
+
+/* nn_conv_forward and nn_conv_backward keep the packed weights at the start
+ * of the scratch, then each thread's share. */
+gsize
+nn_conv_scratch_size (const NnLayer *layer)
+{
+  ConvPlan p;
+
+  plan_conv (layer, &p);
+  return p.packed_size + p.flipped_size + p.share;
 }
 
 gsize
@@ -217,41 +234,56 @@ to_planar (const float *src, guint channels, guint h, guint w, guint stride,
                 out + (gsize) y0 * w, (gsize) h * w);
 }
 
-/* Weights [o][c][ky][kx] as B for channels-last tiles: [ky][kx][c][o_pad]. */
-static void
-pack_weights (const ConvPlan *p, const float *weight, float *packed)
+/* Weights [o][c][ky][kx] as B for channels-last tiles: [ky][kx][c][o_pad].
+ * The loops are shared with the threads of an enclosing parallel region,
+ * if there is one. */
+void
+nn_conv_pack_forward (const NnLayer *layer, const float *weight, float *packed)
 {
-  for (gsize r = 0; r < p->ckk; r++)
+  ConvPlan p;
+
+  plan_conv (layer, &p);
+  if (p.planar)
+    return;
+#pragma omp for schedule (static)
+  for (gsize r = 0; r < p.ckk; r++)
     {
-      guint ky = (guint) (r / ((gsize) p->k * p->c));
-      guint kx = (guint) (r / p->c % p->k);
-      guint c = (guint) (r % p->c);
-      float *row = packed + r * p->o_pad;
+      guint ky = (guint) (r / ((gsize) p.k * p.c));
+      guint kx = (guint) (r / p.c % p.k);
+      guint c = (guint) (r % p.c);
+      float *row = packed + r * p.o_pad;
       guint o;
 
-      for (o = 0; o < p->o; o++)
-        row[o] = weight[(gsize) o * p->ckk + c * p->kk + ky * p->k + kx];
-      for (; o < p->o_pad; o++)
+      for (o = 0; o < p.o; o++)
+        row[o] = weight[(gsize) o * p.ckk + c * p.kk + ky * p.k + kx];
+      for (; o < p.o_pad; o++)
         row[o] = 0.0f;
     }
 }
 
-/* The weights for the input gradient: [ky][kx][o_pad][c_pad] holding
- * W[o][c][k-1-ky][k-1-kx], zero past O or C. */
-static void
-pack_flipped (const ConvPlan *p, const float *weight, float *flipped)
+/* The weights for the input gradient, after the forward ones:
+ * [ky][kx][o_pad][c_pad] holding W[o][c][k-1-ky][k-1-kx], zero past O or
+ * C. */
+void
+nn_conv_pack_backward (const NnLayer *layer, const float *weight, float *packed)
 {
-  for (gsize r = 0; r < p->kk * p->o_pad; r++)
+  ConvPlan p;
+  float *flipped;
+
+  plan_conv (layer, &p);
+  flipped = packed + p.packed_size;
+#pragma omp for schedule (static)
+  for (gsize r = 0; r < p.kk * p.o_pad; r++)
     {
-      guint o = (guint) (r % p->o_pad);
-      gsize kpos = r / p->o_pad;
-      guint ky = p->k - 1 - (guint) (kpos / p->k), kx = p->k - 1 - (guint) (kpos % p->k);
-      float *row = flipped + r * p->c_pad;
+      guint o = (guint) (r % p.o_pad);
+      gsize kpos = r / p.o_pad;
+      guint ky = p.k - 1 - (guint) (kpos / p.k), kx = p.k - 1 - (guint) (kpos % p.k);
+      float *row = flipped + r * p.c_pad;
       guint c;
 
-      for (c = 0; c < p->c && o < p->o; c++)
-        row[c] = weight[(gsize) o * p->ckk + c * p->kk + ky * p->k + kx];
-      for (; c < p->c_pad; c++)
+      for (c = 0; c < p.c && o < p.o; c++)
+        row[c] = weight[(gsize) o * p.ckk + c * p.kk + ky * p.k + kx];
+      for (; c < p.c_pad; c++)
         row[c] = 0.0f;
     }
 }
@@ -324,6 +356,17 @@ forward_rows (const ConvPlan *p, const float *in, const float *weight, const flo
 }
 
 void
+nn_conv_forward_rows (const NnLayer *layer, const float *in, const float *weight,
+                      const float *packed, const float *bias, gboolean relu,
+                      float *out, float *share, guint y0, guint y1)
+{
+  ConvPlan p;
+
+  plan_conv (layer, &p);
+  forward_rows (&p, in, weight, packed, bias, relu, out, share, y0, y1);
+}
+
+void
 nn_conv_forward_full (const NnLayer *layer, guint batch,
                       const float *in, const float *weight, const float *bias,
                       float *out, float *scratch, guint n_scratch, gboolean relu)
@@ -331,39 +374,38 @@ nn_conv_forward_full (const NnLayer *layer, guint batch,
   const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
   const double work = (double) batch * out_size * layer->in_c * layer->kernel * layer->kernel;
   int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
+  float *packed = scratch, *shares;
   ConvPlan p;
-  float *packed;
 
   plan_conv (layer, &p);
-  packed = scratch + p.packed_at;
+  shares = scratch + p.packed_size + p.flipped_size;
   if (work < NN_PARALLEL_MIN_WORK)
     n_threads = 1;
-  if (!p.planar)
-    pack_weights (&p, weight, packed);
 
-  /* Fewer images than threads (a drawing being recognised): each thread
-   * takes rows of every image instead, which gives the same numbers. */
-  if ((int) batch < n_threads)
-    {
+#pragma omp parallel num_threads (n_threads)
+  {
+    int t = nn_thread_index (), n = nn_thread_count ();
+
+    nn_conv_pack_forward (layer, weight, packed);
+    /* Fewer images than threads (a drawing being recognised): each thread
+     * takes rows of every image instead, which gives the same numbers. */
+    if ((int) batch < n)
       for (guint b = 0; b < batch; b++)
         {
-#pragma omp parallel num_threads (n_threads)
-          {
-            int t = nn_thread_index (), n = nn_thread_count ();
-            guint y0 = p.oh * t / n, y1 = p.oh * (t + 1) / n;
+          guint y0 = p.oh * t / n, y1 = p.oh * (t + 1) / n;
 
-            if (y0 < y1)
-              forward_rows (&p, in + b * in_size, weight, packed, bias, relu,
-                            out + b * out_size, scratch + t * p.share, y0, y1);
-          }
+          if (y0 < y1)
+            forward_rows (&p, in + b * in_size, weight, packed, bias, relu,
+                          out + b * out_size, shares + t * p.share, y0, y1);
         }
-      return;
-    }
-
-#pragma omp parallel for num_threads (n_threads) schedule (dynamic, 1)
-  for (guint b = 0; b < batch; b++)
-    forward_rows (&p, in + b * in_size, weight, packed, bias, relu, out + b * out_size,
-                  scratch + nn_thread_index () * p.share, 0, p.oh);
+    else
+      {
+#pragma omp for schedule (dynamic, 1)
+        for (guint b = 0; b < batch; b++)
+          forward_rows (&p, in + b * in_size, weight, packed, bias, relu, out + b * out_size,
+                        shares + t * p.share, 0, p.oh);
+      }
+  }
 }
 
 void
@@ -405,15 +447,15 @@ add_bias_gradient (const ConvPlan *p, const float *dy, float *db)
  * unrolled input, PLANAR_GROUP images per pass. */
 static void
 planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
-                        guint first, guint last, float *dw, float *share)
+                        gsize dout_stride, guint first, guint last, float *dw, float *share)
 {
-  const gsize in_size = nn_layer_in_size (p->layer), out_size = nn_layer_out_size (p->layer);
+  const gsize in_size = nn_layer_in_size (p->layer);
   const gsize positions = (gsize) p->oh * p->ow;
   float *cols = share + p->cols_at;
   NnDotTile tile = { 0 };
 
   tile.a_rs = (gssize) positions;
-  tile.a_gs = (gssize) out_size;
+  tile.a_gs = (gssize) dout_stride;
   tile.b = cols;
   tile.b_rs = (gssize) positions;
   tile.b_gs = (gssize) p->cols_size;
@@ -436,7 +478,7 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
         }
       tile.groups = n;
       tile.mode = b0 == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
-      tile.a = dout + b0 * out_size;
+      tile.a = dout + b0 * dout_stride;
       nn_dot_tile_run (&tile);
     }
 }
@@ -512,34 +554,83 @@ input_gradient:
 /* One chunk of images: its bias and weight gradients into @partial, and
  * its input gradients. Layers computed planar take their input gradient
  * channels last as well: few input channels make it cheap either way. */
-static void
-chunk_backward (const ConvPlan *p, guint batch, guint chunk, guint n_chunks,
-                const float *in, const float *dout, const float *flipped,
-                float *partial, float *din, float *share)
+void
+nn_conv_backward_chunk (const NnLayer *layer, guint batch, guint chunk,
+                        const float *in, const float *dout, gsize dout_stride,
+                        const float *packed, float *partial, float *din, gsize din_stride,
+                        float *share)
 {
-  const gsize in_size = nn_layer_in_size (p->layer), out_size = nn_layer_out_size (p->layer);
-  const gsize dw_size = p->planar ? p->o * p->ckk : p->ckk * p->o_pad;
+  const gsize in_size = nn_layer_in_size (layer);
+  const guint n_chunks = nn_chunk_count (batch);
   guint first = nn_chunk_start (batch, n_chunks, chunk);
   guint last = nn_chunk_start (batch, n_chunks, chunk + 1);
-  float *db = partial + dw_size;
+  const float *flipped;
+  gsize dw_size;
+  float *db;
+  ConvPlan p;
 
-  memset (db, 0, p->o_pad * sizeof (float));
+  plan_conv (layer, &p);
+  flipped = packed + p.packed_size;
+  dw_size = p.planar ? p.o * p.ckk : p.ckk * p.o_pad;
+  db = partial + dw_size;
+  memset (db, 0, p.o_pad * sizeof (float));
   for (guint b = first; b < last; b++)
-    add_bias_gradient (p, dout + b * out_size, db);
+    add_bias_gradient (&p, dout + b * dout_stride, db);
 
-  if (p->planar)
+  if (p.planar)
     {
-      planar_weight_gradient (p, in, dout, first, last, partial, share);
+      planar_weight_gradient (&p, in, dout, dout_stride, first, last, partial, share);
       if (din != NULL)
         for (guint b = first; b < last; b++)
-          channels_last_backward_image (p, in + b * in_size, dout + b * out_size, flipped,
-                                        NULL, NN_TILE_STORE, din + b * in_size, share);
+          channels_last_backward_image (&p, in + b * in_size, dout + b * dout_stride, flipped,
+                                        NULL, NN_TILE_STORE, din + b * din_stride, share);
       return;
     }
   for (guint b = first; b < last; b++)
-    channels_last_backward_image (p, in + b * in_size, dout + b * out_size, flipped,
+    channels_last_backward_image (&p, in + b * in_size, dout + b * dout_stride, flipped,
                                   partial, b == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE,
-                                  din != NULL ? din + b * in_size : NULL, share);
+                                  din != NULL ? din + b * din_stride : NULL, share);
+}
+
+/* The chunks' partial sums added into @dweight and @dbias, in chunk order
+ * whoever computed them; shared with the threads of an enclosing parallel
+ * region, if there is one. */
+void
+nn_conv_reduce (const NnLayer *layer, guint batch, float *partials,
+                float *dweight, float *dbias)
+{
+  const guint n_chunks = nn_chunk_count (batch);
+  const gsize partial_size = nn_conv_partials_size (layer);
+  gsize dw_size;
+  ConvPlan p;
+
+  plan_conv (layer, &p);
+  dw_size = partial_size - p.o_pad;
+
+  /* First into the first chunk's sums... */
+#pragma omp for schedule (static)
+  for (gsize i0 = 0; i0 < partial_size; i0 += 1024)
+    for (guint chunk = 1; chunk < n_chunks; chunk++)
+      {
+        const float *add = partials + chunk * partial_size;
+
+        for (gsize i = i0; i < MIN (i0 + 1024, partial_size); i++)
+          partials[i] += add[i];
+      }
+
+  /* ... then into the weights' own layout [o][c][ky][kx]. */
+#pragma omp for schedule (static)
+  for (guint o = 0; o < p.o; o++)
+    {
+      for (gsize r = 0; r < p.ckk; r++)
+        {
+          gsize c = r / p.kk, kpos = r % p.kk;
+
+          dweight[o * p.ckk + r] += partials[p.planar ? o * p.ckk + r
+                                                      : (kpos * p.c + c) * p.o_pad + o];
+        }
+      dbias[o] += partials[dw_size + o];
+    }
 }
 
 void
@@ -549,55 +640,29 @@ nn_conv_backward (const NnLayer *layer, guint batch,
                   float *scratch, guint n_scratch, float *partials)
 {
   const guint n_chunks = nn_chunk_count (batch);
+  const gsize partial_size = nn_conv_partials_size (layer);
   const double work = (double) batch * nn_layer_out_size (layer) * layer->in_c
                       * layer->kernel * layer->kernel;
   int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
-  gsize partial_size, dw_size;
-  float *flipped;
+  float *packed = scratch, *shares;
   ConvPlan p;
 
   plan_conv (layer, &p);
-  partial_size = nn_conv_partials_size (layer);
-  dw_size = partial_size - p.o_pad;
+  shares = scratch + p.packed_size + p.flipped_size;
   if (work < NN_PARALLEL_MIN_WORK)
     n_threads = 1;
-  flipped = scratch + p.flipped_at;
-  if (din != NULL)
-    pack_flipped (&p, weight, flipped);
 
 #pragma omp parallel num_threads (n_threads)
   {
-    float *share = scratch + nn_thread_index () * p.share;
+    float *share = shares + nn_thread_index () * p.share;
 
+    if (din != NULL)
+      nn_conv_pack_backward (layer, weight, packed);
 #pragma omp for schedule (dynamic, 1)
     for (guint chunk = 0; chunk < n_chunks; chunk++)
-      chunk_backward (&p, batch, chunk, n_chunks, in, dout, flipped,
-                      partials + chunk * partial_size, din, share);
-
-    /* The chunks' sums, added in chunk order into the first chunk's,
-     * whoever computed them... */
-#pragma omp for schedule (static)
-    for (gsize i0 = 0; i0 < partial_size; i0 += 1024)
-      for (guint chunk = 1; chunk < n_chunks; chunk++)
-        {
-          const float *add = partials + chunk * partial_size;
-
-          for (gsize i = i0; i < MIN (i0 + 1024, partial_size); i++)
-            partials[i] += add[i];
-        }
-
-    /* ... then into the weights' own layout [o][c][ky][kx]. */
-#pragma omp for schedule (static)
-    for (guint o = 0; o < p.o; o++)
-      {
-        for (gsize r = 0; r < p.ckk; r++)
-          {
-            gsize c = r / p.kk, kpos = r % p.kk;
-
-            dweight[o * p.ckk + r] += partials[p.planar ? o * p.ckk + r
-                                                        : (kpos * p.c + c) * p.o_pad + o];
-          }
-        dbias[o] += partials[dw_size + o];
-      }
+      nn_conv_backward_chunk (layer, batch, chunk, in, dout, nn_layer_out_size (layer), packed,
+                              partials + chunk * partial_size, din, nn_layer_in_size (layer),
+                              share);
+    nn_conv_reduce (layer, batch, partials, dweight, dbias);
   }
 }

@@ -1,10 +1,19 @@
 /* nn-forward.c — running a model: workspaces, forward, backward, predict.
  *
  * A workspace holds every buffer a pass writes, allocated once for a
- * maximum batch so that nothing is allocated while training. A training
- * workspace keeps each layer's output for the backward pass (ReLU and
- * dropout work in place, adding nothing); an inference workspace needs only
- * two activation buffers, used in turn.
+ * maximum batch so that nothing is allocated while training. Each layer
+ * has its own output (ReLU and dropout work in place, adding nothing):
+ * the backward pass needs them, and images going through a run of layers
+ * at different paces (below) must not share buffers.
+ *
+ * Layers that work on each image alone (convolution, ReLU, pooling,
+ * dropout) are run together: a run of them is one parallel region in
+ * which each thread takes whole images through every layer of the run
+ * (chunks of images, backward), so an image's activations are still in
+ * cache from one layer to the next and the threads meet once per run
+ * rather than once per layer. A ReLU after a convolution is applied as the
+ * convolution stores its output. With fewer images than threads (a drawing
+ * being recognised) the threads share each layer of each image instead.
  */
 #include <string.h>
 
@@ -43,7 +52,6 @@ lay_out_workspace (NnWorkspace *ws, const NnModel *model, Arena *arena)
 {
   const guint n = ws->max_batch;
   gsize largest = NN_IMAGE_PIXELS, scratch = 0, partials = 0;
-  float *ping, *pong;
   float *previous;
 
   for (guint i = 0; i < model->n_layers; i++)
@@ -58,23 +66,25 @@ lay_out_workspace (NnWorkspace *ws, const NnModel *model, Arena *arena)
         }
     }
 
+  ws->largest = largest;
   ws->input = take (arena, (gsize) n * NN_IMAGE_PIXELS);
   ws->scratch = take (arena, scratch * ws->n_scratch);
-  ping = ws->training ? NULL : take (arena, (gsize) n * largest);
-  pong = ws->training ? NULL : take (arena, (gsize) n * largest);
-
+  for (guint i = 0; i < model->n_layers; i++)
+    if (model->layers[i].kind == NN_LAYER_CONV)
+      {
+        ws->packed[i] = take (arena, nn_conv_packed_size (&model->layers[i]));
+        ws->share_size = MAX (ws->share_size, nn_conv_share_size (&model->layers[i]));
+        if (ws->training)
+          ws->conv_partials[i] = take (arena, nn_conv_partials_size (&model->layers[i])
+                                              * nn_chunk_count (n));
+      }
   previous = ws->input;
   for (guint i = 0; i < model->n_layers; i++)
     {
       const NnLayer *layer = &model->layers[i];
       gsize size = (gsize) n * nn_layer_out_size (layer);
 
-      if (works_in_place (layer))
-        ws->out[i] = previous;
-      else if (ws->training)
-        ws->out[i] = take (arena, size);
-      else
-        ws->out[i] = previous == ping ? pong : ping;
+      ws->out[i] = works_in_place (layer) ? previous : take (arena, size);
       previous = ws->out[i];
 
       if (!ws->training)
@@ -93,8 +103,8 @@ lay_out_workspace (NnWorkspace *ws, const NnModel *model, Arena *arena)
   if (ws->training)
     {
       ws->partials = take (arena, partials * nn_chunk_count (n));
-      ws->grad_a = take (arena, (gsize) n * largest);
-      ws->grad_b = take (arena, (gsize) n * largest);
+      for (guint g = 0; g < G_N_ELEMENTS (ws->grads); g++)
+        ws->grads[g] = take (arena, (gsize) n * largest);
       ws->dlogits = take (arena, (gsize) n * NN_CLASSES);
     }
 }
@@ -115,6 +125,12 @@ nn_workspace_new (const NnModel *model, guint max_batch, gboolean training)
   ws->mask = g_new0 (float *, model->n_layers);
   ws->mean = g_new0 (float *, model->n_layers);
   ws->invstd = g_new0 (float *, model->n_layers);
+  ws->packed = g_new0 (float *, model->n_layers);
+  ws->conv_partials = g_new0 (float *, model->n_layers);
+  ws->douts = g_new0 (const float *, model->n_layers);
+  ws->dins = g_new0 (float *, model->n_layers);
+  ws->dout_strides = g_new0 (gsize, model->n_layers);
+  ws->din_strides = g_new0 (gsize, model->n_layers);
 
   lay_out_workspace (ws, model, &arena);
   ws->block = g_aligned_alloc0 (MAX (arena.used, 1), sizeof (float), 64);
@@ -134,6 +150,12 @@ nn_workspace_free (NnWorkspace *ws)
   g_free (ws->mask);
   g_free (ws->mean);
   g_free (ws->invstd);
+  g_free (ws->packed);
+  g_free (ws->conv_partials);
+  g_free (ws->douts);
+  g_free (ws->dins);
+  g_free (ws->dout_strides);
+  g_free (ws->din_strides);
   g_free (ws);
 }
 
@@ -145,6 +167,162 @@ layer_input (const NnWorkspace *ws, guint index)
   return index == 0 ? ws->input : ws->out[index - 1];
 }
 
+static gboolean
+per_image (const NnLayer *layer)
+{
+  return layer->kind == NN_LAYER_CONV || layer->kind == NN_LAYER_MAXPOOL
+         || layer->kind == NN_LAYER_RELU || layer->kind == NN_LAYER_DROPOUT;
+}
+
+/* The end of the run of per-image layers that starts at @first. */
+static guint
+run_end (const NnModel *model, guint first)
+{
+  guint last = first;
+
+  while (last < model->n_layers && per_image (&model->layers[last]))
+    last++;
+  return last;
+}
+
+/* A ReLU right after a convolution is applied by the convolution. */
+static gboolean
+fused_relu (const NnModel *model, guint index, guint last)
+{
+  return model->layers[index].kind == NN_LAYER_CONV && index + 1 < last
+         && model->layers[index + 1].kind == NN_LAYER_RELU;
+}
+
+/* Multiply-adds (or elements touched) of a run on @batch images: below
+ * NN_PARALLEL_MIN_WORK it stays on one thread. */
+static double
+run_work (const NnModel *model, guint first, guint last, guint batch)
+{
+  double work = 0.0;
+
+  for (guint i = first; i < last; i++)
+    {
+      const NnLayer *layer = &model->layers[i];
+
+      work += (double) batch * nn_layer_out_size (layer)
+              * (layer->kind == NN_LAYER_CONV ? layer->in_c * layer->kernel * layer->kernel : 1);
+    }
+  return work;
+}
+
+/* Part @part of @parts of layer @i on image @b (the whole image when
+ * @parts is 1). Returns the layers done: 2 when a ReLU was fused. */
+static guint
+forward_image_part (NnModel *model, NnWorkspace *ws, guint i, guint last, guint b,
+                    gboolean training, guint64 dropout_seed, float *share,
+                    guint part, guint parts)
+{
+  const NnLayer *layer = &model->layers[i];
+  const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
+  const float *in = layer_input (ws, i) + b * in_size;
+  float *out = ws->out[i] + b * out_size;
+  const float *params = model->params + layer->param_offset;
+
+  switch (layer->kind)
+    {
+    case NN_LAYER_CONV:
+      {
+        gboolean relu = fused_relu (model, i, last);
+
+        nn_conv_forward_rows (layer, in, params, ws->packed[i],
+                              params + nn_layer_weight_size (layer), relu, out, share,
+                              layer->out_h * part / parts, layer->out_h * (part + 1) / parts);
+        return relu ? 2 : 1;
+      }
+    case NN_LAYER_MAXPOOL:
+      nn_maxpool_forward_planes (layer, layer_input (ws, i), ws->out[i],
+                                 training ? ws->argmax[i] : NULL,
+                                 (gsize) b * layer->in_c + layer->in_c * part / parts,
+                                 (gsize) b * layer->in_c + layer->in_c * (part + 1) / parts);
+      return 1;
+    case NN_LAYER_RELU:
+      nn_relu_forward_serial (out_size * (part + 1) / parts - out_size * part / parts,
+                              in + out_size * part / parts, out + out_size * part / parts);
+      return 1;
+    case NN_LAYER_DROPOUT:
+      if (training && layer->rate > 0.0f && part == 0)
+        nn_dropout_forward_image (out_size, b, layer->rate, nn_seed_mix (dropout_seed, i),
+                                  in, out, ws->mask[i] + b * out_size);
+      return 1;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Layers [first, last), all per image, on @batch images. */
+static void
+forward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
+             gboolean training, guint64 dropout_seed)
+{
+  int n_threads = (int) MIN ((guint) nn_get_threads (), ws->n_scratch);
+
+  if (run_work (model, first, last, batch) < 4.0 * NN_PARALLEL_MIN_WORK)
+    n_threads = 1;
+
+#pragma omp parallel num_threads (n_threads)
+  {
+    int t = nn_thread_index (), n = nn_thread_count ();
+    float *share = ws->scratch + t * ws->share_size;
+
+    for (guint i = first; i < last; i++)
+      if (model->layers[i].kind == NN_LAYER_CONV)
+        nn_conv_pack_forward (&model->layers[i], model->params + model->layers[i].param_offset,
+                              ws->packed[i]);
+
+    if ((int) batch >= n)
+      {
+#pragma omp for schedule (dynamic, 1)
+        for (guint b = 0; b < batch; b++)
+          for (guint i = first; i < last;)
+            i += forward_image_part (model, ws, i, last, b, training, dropout_seed, share, 0, 1);
+      }
+    else
+      for (guint b = 0; b < batch; b++)
+        for (guint i = first; i < last;)
+          {
+            i += forward_image_part (model, ws, i, last, b, training, dropout_seed, share,
+                                     (guint) t, (guint) n);
+#pragma omp barrier
+          }
+  }
+}
+
+/* One layer that works on the whole batch at once. */
+static void
+forward_layer (NnModel *model, NnWorkspace *ws, guint i, guint batch,
+               gboolean training)
+{
+  const NnLayer *layer = &model->layers[i];
+  const float *in = layer_input (ws, i);
+  float *out = ws->out[i];
+  const float *params = model->params + layer->param_offset;
+  const float *bias = params + nn_layer_weight_size (layer);
+  float *buffers = model->buffers + layer->buffer_offset;
+
+  switch (layer->kind)
+    {
+    case NN_LAYER_DENSE:
+      nn_dense_forward (layer, batch, in, params, bias, out);
+      break;
+    case NN_LAYER_BATCHNORM:
+      if (training)
+        nn_batchnorm_forward_train (layer, batch, in, params, bias,
+                                    buffers, buffers + layer->in_c,
+                                    out, ws->mean[i], ws->invstd[i]);
+      else
+        nn_batchnorm_forward_infer (layer, batch, in, params, bias,
+                                    buffers, buffers + layer->in_c, out);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
 const float *
 nn_model_forward (NnModel *model, NnWorkspace *ws, guint batch,
                   gboolean training, guint64 dropout_seed)
@@ -152,54 +330,191 @@ nn_model_forward (NnModel *model, NnWorkspace *ws, guint batch,
   g_return_val_if_fail (batch >= 1 && batch <= ws->max_batch, NULL);
   g_return_val_if_fail (ws->training || !training, NULL);
 
-  for (guint i = 0; i < model->n_layers; i++)
+  for (guint i = 0; i < model->n_layers;)
     {
-      const NnLayer *layer = &model->layers[i];
-      const float *in = layer_input (ws, i);
-      float *out = ws->out[i];
-      const float *params = model->params + layer->param_offset;
-      const float *bias = params + nn_layer_weight_size (layer);
-      float *buffers = model->buffers + layer->buffer_offset;
-      gsize size = (gsize) batch * nn_layer_out_size (layer);
+      guint last = run_end (model, i);
+
+      if (last > i)
+        {
+          forward_run (model, ws, i, last, batch, training, dropout_seed);
+          i = last;
+        }
+      else
+        forward_layer (model, ws, i++, batch, training);
+    }
+  return ws->out[model->n_layers - 1];
+}
+
+/* Layer @i's backward pass on chunk @chunk of the batch. */
+static void
+backward_chunk (NnModel *model, NnWorkspace *ws, guint i, guint batch, guint chunk,
+                float *share)
+{
+  const NnLayer *layer = &model->layers[i];
+  const gsize out_size = nn_layer_out_size (layer), in_size = nn_layer_in_size (layer);
+  const gsize dout_stride = ws->dout_strides[i], din_stride = ws->din_strides[i];
+  const guint n_chunks = nn_chunk_count (batch);
+  const guint first = nn_chunk_start (batch, n_chunks, chunk);
+  const guint last = nn_chunk_start (batch, n_chunks, chunk + 1);
+  const float *dout = ws->douts[i];
+  float *din = ws->dins[i];
+
+  if (layer->kind == NN_LAYER_CONV)
+    {
+      nn_conv_backward_chunk (layer, batch, chunk, layer_input (ws, i), dout, dout_stride,
+                              ws->packed[i],
+                              ws->conv_partials[i] + chunk * nn_conv_partials_size (layer),
+                              din, din_stride, share);
+      return;
+    }
+
+  for (guint b = first; b < last; b++)
+    {
+      const float *dy = dout + b * dout_stride;
+      float *dx = din + b * din_stride;
 
       switch (layer->kind)
         {
-        case NN_LAYER_CONV:
-          nn_conv_forward (layer, batch, in, params, bias, out, ws->scratch, ws->n_scratch);
-          break;
         case NN_LAYER_MAXPOOL:
-          nn_maxpool_forward (layer, batch, in, out, training ? ws->argmax[i] : NULL);
-          break;
-        case NN_LAYER_DENSE:
-          nn_dense_forward (layer, batch, in, params, bias, out);
+          nn_maxpool_backward_planes (layer, dy, ws->argmax[i] + b * out_size, dx,
+                                      0, layer->in_c);
           break;
         case NN_LAYER_RELU:
-          nn_relu_forward (size, in, out);
+          nn_relu_backward_serial (out_size, ws->out[i] + b * out_size, dy, dx);
           break;
         case NN_LAYER_DROPOUT:
-          if (training && layer->rate > 0.0f)
-            nn_dropout_forward (nn_layer_out_size (layer), batch, layer->rate,
-                                nn_seed_mix (dropout_seed, i), in, out, ws->mask[i]);
-          break;
-        case NN_LAYER_BATCHNORM:
-          if (training)
-            nn_batchnorm_forward_train (layer, batch, in, params, bias,
-                                        buffers, buffers + layer->in_c,
-                                        out, ws->mean[i], ws->invstd[i]);
+          if (layer->rate > 0.0f)
+            nn_dropout_backward_serial (out_size, ws->mask[i] + b * out_size, dy, dx);
           else
-            nn_batchnorm_forward_infer (layer, batch, in, params, bias,
-                                        buffers, buffers + layer->in_c, out);
+            memcpy (dx, dy, in_size * sizeof (float));
           break;
+        default:
+          g_assert_not_reached ();
         }
     }
-  return ws->out[model->n_layers - 1];
+}
+
+/* Layers [first, last), all per image, backward. */
+static void
+backward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
+              float *grads)
+{
+  const guint n_chunks = nn_chunk_count (batch);
+  int n_threads = (int) MIN ((guint) nn_get_threads (), ws->n_scratch);
+
+  if (2.0 * run_work (model, first, last, batch) < 4.0 * NN_PARALLEL_MIN_WORK)
+    n_threads = 1;
+
+#pragma omp parallel num_threads (n_threads)
+  {
+    float *share = ws->scratch + nn_thread_index () * ws->share_size;
+
+    for (guint i = first; i < last; i++)
+      if (model->layers[i].kind == NN_LAYER_CONV && ws->dins[i] != NULL)
+        nn_conv_pack_backward (&model->layers[i], model->params + model->layers[i].param_offset,
+                               ws->packed[i]);
+
+#pragma omp for schedule (dynamic, 1)
+    for (guint chunk = 0; chunk < n_chunks; chunk++)
+      for (guint i = last; i-- > first;)
+        backward_chunk (model, ws, i, batch, chunk, share);
+
+    for (guint i = first; i < last; i++)
+      if (model->layers[i].kind == NN_LAYER_CONV)
+        {
+          const NnLayer *layer = &model->layers[i];
+          float *dparams = grads + layer->param_offset;
+
+          nn_conv_reduce (layer, batch, ws->conv_partials[i], dparams,
+                          dparams + nn_layer_weight_size (layer));
+        }
+  }
+}
+
+/* One layer that works on the whole batch at once, backward. */
+static void
+backward_layer (NnModel *model, NnWorkspace *ws, guint i, guint batch,
+                const float *dout, float *din, float *grads)
+{
+  const NnLayer *layer = &model->layers[i];
+  const float *in = layer_input (ws, i);
+  const float *params = model->params + layer->param_offset;
+  float *dparams = grads + layer->param_offset;
+  float *dbias = dparams + nn_layer_weight_size (layer);
+
+  switch (layer->kind)
+    {
+    case NN_LAYER_DENSE:
+      nn_dense_backward (layer, batch, in, dout, params, dparams, dbias, din);
+      break;
+    case NN_LAYER_BATCHNORM:
+      nn_batchnorm_backward (layer, batch, in, dout, params,
+                             ws->mean[i], ws->invstd[i], dparams, dbias, din);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* The first of the workspace's gradient buffers that is none of @a, @b
+ * and @c. */
+static float *
+free_buffer (NnWorkspace *ws, const float *a, const float *b, const float *c)
+{
+  for (guint g = 0; g < G_N_ELEMENTS (ws->grads); g++)
+    if (ws->grads[g] != a && ws->grads[g] != b && ws->grads[g] != c)
+      return ws->grads[g];
+  g_assert_not_reached ();
+}
+
+/* Where each layer from @first_trainable up reads its output gradient and
+ * writes its input gradient. Layers that take the whole batch use the
+ * plain layout, image after image. A run of per-image layers is taken in
+ * chunks of images, in any order, by several threads: its incoming
+ * gradient (read by every chunk until the last) and its outgoing one
+ * (complete only when every chunk is done) each keep a buffer of their
+ * own, and the gradients between its layers go through two more, one
+ * image every ws->largest floats, so that images of different sizes never
+ * overlap. Layers before the first one with parameters need none. */
+static void
+assign_gradients (NnModel *model, NnWorkspace *ws, const float *dlogits, guint first_trainable)
+{
+  const float *dout = dlogits;
+  gsize dout_stride = NN_CLASSES;
+
+  for (guint top = model->n_layers; top-- > first_trainable;)
+    {
+      guint bottom = top;
+
+      if (per_image (&model->layers[top]))
+        while (bottom > first_trainable && per_image (&model->layers[bottom - 1]))
+          bottom--;
+
+      /* The buffer the run's (or lone layer's) input gradient goes to:
+       * not the one its output gradient is in. */
+      float *outgoing = bottom == first_trainable ? NULL : free_buffer (ws, dout, NULL, NULL);
+      const float *incoming = dout;
+
+      for (guint i = top + 1; i-- > bottom;)
+        {
+          float *din = i == bottom ? outgoing : free_buffer (ws, dout, incoming, outgoing);
+          gsize din_stride = i == bottom ? nn_layer_in_size (&model->layers[i]) : ws->largest;
+
+          ws->douts[i] = dout;
+          ws->dout_strides[i] = dout_stride;
+          ws->dins[i] = din;
+          ws->din_strides[i] = din != NULL ? din_stride : 0;
+          dout = din;
+          dout_stride = din_stride;
+        }
+      top = bottom;
+    }
 }
 
 void
 nn_model_backward (NnModel *model, NnWorkspace *ws, guint batch,
                    const float *dlogits, float *grads)
 {
-  const float *dout = dlogits;
   guint first_trainable = 0;
 
   g_return_if_fail (ws->training);
@@ -207,45 +522,23 @@ nn_model_backward (NnModel *model, NnWorkspace *ws, guint batch,
 
   while (first_trainable < model->n_layers && model->layers[first_trainable].n_params == 0)
     first_trainable++;
+  if (first_trainable == model->n_layers)
+    return;
+  assign_gradients (model, ws, dlogits, first_trainable);
 
-  for (guint i = model->n_layers; i-- > first_trainable;)
+  for (guint top = model->n_layers; top-- > first_trainable;)
     {
-      const NnLayer *layer = &model->layers[i];
-      const float *in = layer_input (ws, i);
-      const float *params = model->params + layer->param_offset;
-      float *dparams = grads + layer->param_offset;
-      float *dbias = dparams + nn_layer_weight_size (layer);
-      gsize size = (gsize) batch * nn_layer_out_size (layer);
-      /* Layers before the first one with parameters need no gradient. */
-      float *din = i > first_trainable ? (dout == ws->grad_a ? ws->grad_b : ws->grad_a) : NULL;
+      guint bottom = top;
 
-      switch (layer->kind)
+      if (per_image (&model->layers[top]))
         {
-        case NN_LAYER_CONV:
-          nn_conv_backward (layer, batch, in, dout, params, dparams, dbias, din,
-                            ws->scratch, ws->n_scratch, ws->partials);
-          break;
-        case NN_LAYER_MAXPOOL:
-          nn_maxpool_backward (layer, batch, dout, ws->argmax[i], din);
-          break;
-        case NN_LAYER_DENSE:
-          nn_dense_backward (layer, batch, in, dout, params, dparams, dbias, din);
-          break;
-        case NN_LAYER_RELU:
-          nn_relu_backward (size, ws->out[i], dout, din);
-          break;
-        case NN_LAYER_DROPOUT:
-          if (layer->rate > 0.0f)
-            nn_dropout_backward (size, ws->mask[i], dout, din);
-          else
-            din = (float *) dout;
-          break;
-        case NN_LAYER_BATCHNORM:
-          nn_batchnorm_backward (layer, batch, in, dout, params,
-                                 ws->mean[i], ws->invstd[i], dparams, dbias, din);
-          break;
+          while (bottom > first_trainable && per_image (&model->layers[bottom - 1]))
+            bottom--;
+          backward_run (model, ws, bottom, top + 1, batch, grads);
         }
-      dout = din;
+      else
+        backward_layer (model, ws, top, batch, ws->douts[top], ws->dins[top], grads);
+      top = bottom;
     }
 }
 

@@ -3,23 +3,23 @@
  * Odd sizes are floored (the last row or column is dropped), as PyTorch's
  * MaxPool2d(2) does. The forward pass remembers which input won each window
  * so the backward pass routes the gradient there alone. Threads split the
- * work by (image, channel) plane.
+ * work by (image, channel) plane; the plane-range functions serve callers
+ * that run layers image by image inside their own parallel region.
  */
 #include <math.h>
 #include <string.h>
 
 #include "nn-private.h"
 
+/* Planes [first, last) of the batch (plane p is image p / C, channel
+ * p % C). */
 void
-nn_maxpool_forward (const NnLayer *layer, guint batch,
-                    const float *in, float *out, gint32 *argmax)
+nn_maxpool_forward_planes (const NnLayer *layer, const float *in, float *out, gint32 *argmax,
+                           gsize first, gsize last)
 {
   const guint h = layer->in_h, w = layer->in_w, oh = layer->out_h, ow = layer->out_w;
-  const gsize planes = (gsize) batch * layer->in_c;
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
-                         if (planes * h * w >= NN_PARALLEL_MIN_WORK)
-  for (gsize p = 0; p < planes; p++)
+  for (gsize p = first; p < last; p++)
     {
       const float *src = in + p * h * w;
       float *dest = out + p * oh * ow;
@@ -47,12 +47,12 @@ nn_maxpool_forward (const NnLayer *layer, guint batch,
               for (guint ox = 0; ox < ow; ox++)
                 {
                   float top = top_row[ox];
-                  gint32 first = (gint32) (2 * oy * w + 2 * ox);
-                  gint32 at = first + (gint32) w + 1;
+                  gint32 first_at = (gint32) (2 * oy * w + 2 * ox);
+                  gint32 at = first_at + (gint32) w + 1;
 
-                  at = r1[2 * ox] == top ? first + (gint32) w : at;
-                  at = r0[2 * ox + 1] == top ? first + 1 : at;
-                  at = r0[2 * ox] == top ? first : at;
+                  at = r1[2 * ox] == top ? first_at + (gint32) w : at;
+                  at = r0[2 * ox + 1] == top ? first_at + 1 : at;
+                  at = r0[2 * ox] == top ? first_at : at;
                   row[ox] = at;
                 }
             }
@@ -76,16 +76,28 @@ nn_maxpool_forward (const NnLayer *layer, guint batch,
 }
 
 void
-nn_maxpool_backward (const NnLayer *layer, guint batch,
-                     const float *dout, const gint32 *argmax, float *din)
+nn_maxpool_forward (const NnLayer *layer, guint batch,
+                    const float *in, float *out, gint32 *argmax)
+{
+  const gsize planes = (gsize) batch * layer->in_c;
+  const gsize work = planes * layer->in_h * layer->in_w;
+
+#pragma omp parallel num_threads (nn_get_threads ()) if (work >= NN_PARALLEL_MIN_WORK)
+  {
+    int t = nn_thread_index (), n = nn_thread_count ();
+
+    nn_maxpool_forward_planes (layer, in, out, argmax, planes * t / n, planes * (t + 1) / n);
+  }
+}
+
+void
+nn_maxpool_backward_planes (const NnLayer *layer, const float *dout, const gint32 *argmax,
+                            float *din, gsize first, gsize last)
 {
   const gsize in_plane = (gsize) layer->in_h * layer->in_w;
   const gsize out_plane = (gsize) layer->out_h * layer->out_w;
-  const gsize planes = (gsize) batch * layer->in_c;
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
-                         if (planes * in_plane >= NN_PARALLEL_MIN_WORK)
-  for (gsize p = 0; p < planes; p++)
+  for (gsize p = first; p < last; p++)
     {
       float *dest = din + p * in_plane;
 
@@ -94,4 +106,19 @@ nn_maxpool_backward (const NnLayer *layer, guint batch,
       for (gsize i = 0; i < out_plane; i++)
         dest[argmax[p * out_plane + i]] = dout[p * out_plane + i];
     }
+}
+
+void
+nn_maxpool_backward (const NnLayer *layer, guint batch,
+                     const float *dout, const gint32 *argmax, float *din)
+{
+  const gsize planes = (gsize) batch * layer->in_c;
+  const gsize work = planes * layer->in_h * layer->in_w;
+
+#pragma omp parallel num_threads (nn_get_threads ()) if (work >= NN_PARALLEL_MIN_WORK)
+  {
+    int t = nn_thread_index (), n = nn_thread_count ();
+
+    nn_maxpool_backward_planes (layer, dout, argmax, din, planes * t / n, planes * (t + 1) / n);
+  }
 }

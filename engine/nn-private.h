@@ -161,12 +161,46 @@ void  nn_conv_backward (const NnLayer *layer, guint batch,
                         float *dweight, float *dbias, float *din,
                         float *scratch, guint n_scratch, float *partials);
 
+/* The same in pieces, for a caller that runs several layers image by image
+ * inside one parallel region (nn-forward.c). @packed holds
+ * nn_conv_packed_size() floats of weights prepared for the kernels, made
+ * by nn_conv_pack_forward (and nn_conv_pack_backward for input gradients)
+ * whenever the weights change; @share is one thread's
+ * nn_conv_share_size() floats. The pack and reduce functions share their
+ * loops with the threads of an enclosing parallel region (all must call
+ * them), or run alone outside one. */
+gsize nn_conv_packed_size   (const NnLayer *layer);
+gsize nn_conv_share_size    (const NnLayer *layer);
+void  nn_conv_pack_forward  (const NnLayer *layer, const float *weight, float *packed);
+void  nn_conv_pack_backward (const NnLayer *layer, const float *weight, float *packed);
+/* Output rows [y0, y1) of one image. */
+void  nn_conv_forward_rows  (const NnLayer *layer, const float *in, const float *weight,
+                             const float *packed, const float *bias, gboolean relu,
+                             float *out, float *share, guint y0, guint y1);
+/* Chunk @chunk of nn_chunk_count (batch): its gradients into @partial (that
+ * chunk's nn_conv_partials_size() floats) and the input gradients of its
+ * images into @din (may be NULL). Image b's gradients are at
+ * dout + b dout_stride and din + b din_stride. */
+void  nn_conv_backward_chunk (const NnLayer *layer, guint batch, guint chunk,
+                              const float *in, const float *dout, gsize dout_stride,
+                              const float *packed, float *partial,
+                              float *din, gsize din_stride, float *share);
+/* Adds every chunk's partial sums to @dweight and @dbias, in chunk order. */
+void  nn_conv_reduce        (const NnLayer *layer, guint batch, float *partials,
+                             float *dweight, float *dbias);
+
 /* 2x2 max-pooling, stride 2, floor. @argmax (one per output, may be NULL
  * when not training) records which input won, for the backward pass. */
 void  nn_maxpool_forward  (const NnLayer *layer, guint batch,
                            const float *in, float *out, gint32 *argmax);
 void  nn_maxpool_backward (const NnLayer *layer, guint batch,
                            const float *dout, const gint32 *argmax, float *din);
+/* Planes [first, last) of the batch only (plane p: image p / C, channel
+ * p % C), on the calling thread. */
+void  nn_maxpool_forward_planes  (const NnLayer *layer, const float *in, float *out,
+                                  gint32 *argmax, gsize first, gsize last);
+void  nn_maxpool_backward_planes (const NnLayer *layer, const float *dout,
+                                  const gint32 *argmax, float *din, gsize first, gsize last);
 
 /* Fully connected: out[b, o] = sum_i in[b, i] * weight[o, i] + bias[o]. */
 void  nn_dense_forward  (const NnLayer *layer, guint batch,
@@ -180,6 +214,8 @@ void  nn_dense_backward (const NnLayer *layer, guint batch,
  * pass reads the forward output: out > 0 exactly where in > 0. */
 void  nn_relu_forward  (gsize n, const float *in, float *out);
 void  nn_relu_backward (gsize n, const float *out, const float *dout, float *din);
+void  nn_relu_forward_serial  (gsize n, const float *in, float *out);
+void  nn_relu_backward_serial (gsize n, const float *out, const float *dout, float *din);
 
 /* Inverted dropout (training only): @mask receives 0 or 1 / (1 - rate) per
  * element, drawn per image from nn_seed_mix (@seed, image). In place is
@@ -187,6 +223,11 @@ void  nn_relu_backward (gsize n, const float *out, const float *dout, float *din
 void  nn_dropout_forward  (gsize per_image, guint batch, float rate, guint64 seed,
                            const float *in, float *out, float *mask);
 void  nn_dropout_backward (gsize n, const float *mask, const float *dout, float *din);
+/* Image @image of the batch alone (its mask is the one the batch call
+ * draws for it), and the backward pass on the calling thread. */
+void  nn_dropout_forward_image   (gsize per_image, guint image, float rate, guint64 seed,
+                                  const float *in, float *out, float *mask);
+void  nn_dropout_backward_serial (gsize n, const float *mask, const float *dout, float *din);
 
 /* Batch normalisation over N x H x W per channel (PyTorch semantics:
  * biased variance to normalise, unbiased in the running estimate).
@@ -239,11 +280,18 @@ typedef struct {
   float  **mask;          /* per dropout layer */
   float  **mean;          /* per batchnorm layer */
   float  **invstd;
-  float   *scratch;       /* conv im2col, one per thread */
+  float   *scratch;       /* conv scratch, one nn_conv_scratch_size per thread */
   guint    n_scratch;     /* threads it has room for */
-  float   *partials;      /* conv weight-gradient partial sums */
-  float   *grad_a;        /* ping-pong activation gradients */
-  float   *grad_b;
+  gsize    share_size;    /* the largest nn_conv_share_size */
+  float   *partials;      /* conv weight-gradient partial sums (profiler) */
+  float  **packed;        /* per conv layer: its weights packed for the kernels */
+  float  **conv_partials; /* per conv layer: its chunks' weight-gradient sums */
+  const float **douts;    /* per layer, backward: where its output gradient is */
+  float  **dins;          /* and where it writes its input gradient, */
+  gsize   *dout_strides;  /* with these many floats from one image to the next */
+  gsize   *din_strides;
+  gsize    largest;       /* floats in the largest activation of one image */
+  float   *grads[4];      /* activation gradients, used in turn */
   float   *dlogits;
 } NnWorkspace;
 
