@@ -501,11 +501,14 @@ test_large_text (void)
   cairo_rectangle_t normal, large;
   guint series;
 
+  /* Whole numbers on both axes, so the labels are the same words at both
+   * sizes, whatever ticks fit. */
   digit_plot_set_x_title (plot, "Epoch", NULL);
-  digit_plot_set_y_title (plot, "Loss", NULL);
-  series = digit_plot_add_series (plot, "loss", &red, DIGIT_PLOT_LINE);
-  digit_plot_append (plot, series, 0, 0.25);
-  digit_plot_append (plot, series, 10, 2.5);
+  digit_plot_set_y_title (plot, "Accuracy", "%");
+  digit_plot_set_y_limits (plot, 0, 100);
+  series = digit_plot_add_series (plot, "accuracy", &red, DIGIT_PLOT_LINE);
+  digit_plot_append (plot, series, 0, 0);
+  digit_plot_append (plot, series, 10, 100);
   digit_plot_get_data_area (plot, WIDTH, HEIGHT, &normal);
   digit_plot_set_large_text (plot, TRUE);
   g_assert_true (digit_plot_get_large_text (plot));

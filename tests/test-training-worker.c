@@ -222,13 +222,13 @@ test_pause_resume_is_exact (void)
 
   if (!have_mnist ())
     return;
-  run_init (&straight, 2, NULL);
+  run_init (&straight, 4, NULL);
   digit_training_worker_run (straight.worker);
   iterate_until (&straight.finished, 120);
 
-  /* Paused after every other delivery, resumed at once each time. */
-  run_init (&paused, 2, NULL);
-  paused.pause_after_deliveries = 2;
+  /* Paused at every delivery, resumed at once each time. */
+  run_init (&paused, 4, NULL);
+  paused.pause_after_deliveries = 1;
   digit_training_worker_run (paused.worker);
   iterate_until (&paused.finished, 120);
   g_test_message ("paused and resumed %u times", paused.pauses);

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "digit-background.h"
 #include "digit-evaluation.h"
 
 /* Images per nn_model_predict call: big enough for the engine's threads,
@@ -148,7 +149,7 @@ digit_evaluation_run_async (NnModel             *model,
   job->model = model;
   job->data = g_object_ref (data);
   g_task_set_task_data (task, job, evaluation_job_free);
-  g_task_run_in_thread (task, evaluate_in_thread);
+  digit_background_run_task (task, evaluate_in_thread);
 }
 
 DigitEvaluation *

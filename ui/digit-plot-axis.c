@@ -155,7 +155,9 @@ digit_plot_log_ticks (double  *min,
   max_labels = MAX (max_labels, 2);
   /* 1, 2 and 5 labelled when they fit; else decades, every one or every
    * few. */
-  label_125 = n_decades * 3 <= max_labels;
+  /* With fewer than two decade labels the axis says too little: 2 and 5
+   * are labelled then too. */
+  label_125 = n_decades * 3 <= max_labels || n_decades <= 2;
   decade_stride = MAX (1, (n_decades + max_labels - 1) / max_labels);
 
   for (int decade = first_decade; decade <= last_decade; decade++)

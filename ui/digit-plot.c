@@ -31,7 +31,7 @@
 #define MARKER_RADIUS       3.0
 /* Labels want about three times their height between them on the y axis
  * and their width plus a gap on the x axis. */
-#define Y_LABEL_SPACING     3.0
+#define Y_LABEL_SPACING     2.2
 #define X_LABEL_SPACING     2.5
 
 typedef struct {
@@ -790,8 +790,17 @@ compute_frame (DigitPlot *self,
     }
   if (!frame->has_data)
     {
-      frame->y_min = self->y_scale == DIGIT_PLOT_SCALE_LOG ? 0.1 : MAX (0.0, self->y_limit_min);
-      frame->y_max = self->y_scale == DIGIT_PLOT_SCALE_LOG ? 1.0 : MIN (1.0, self->y_limit_max);
+      /* An empty plot spans its limits when it has them (0 to 100 %). */
+      if (self->y_scale == DIGIT_PLOT_SCALE_LOG)
+        {
+          frame->y_min = 0.1;
+          frame->y_max = 1.0;
+        }
+      else
+        {
+          frame->y_min = isfinite (self->y_limit_min) ? self->y_limit_min : 0.0;
+          frame->y_max = isfinite (self->y_limit_max) ? self->y_limit_max : 1.0;
+        }
       if (frame->y_max <= frame->y_min)
         frame->y_max = frame->y_min + 1.0;
     }

@@ -11,6 +11,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "digit-background.h"
 #include "digit-plot.h"
 #include "digit-run.h"
 
@@ -439,7 +440,7 @@ prepare (DigitRun   *self,
   task = g_task_new (NULL, self->cancellable, on_prepared, g_object_ref (self));
   g_task_set_source_tag (task, prepare);
   g_task_set_task_data (task, job, prepare_job_free);
-  g_task_run_in_thread (task, prepare_in_thread);
+  digit_background_run_task (task, prepare_in_thread);
 }
 
 void
@@ -575,6 +576,14 @@ digit_run_copy_model (DigitRun           *self,
   if (self->model != NULL)
     job->model = nn_model_copy (self->model);
   g_idle_add_once (finish_copy_later, job);
+}
+
+gboolean
+digit_run_has_model (DigitRun *self)
+{
+  g_return_val_if_fail (DIGIT_IS_RUN (self), FALSE);
+
+  return self->worker != NULL || self->model != NULL;
 }
 
 static void
@@ -756,6 +765,25 @@ digit_preset_for_spec (const char *spec)
   for (guint i = 0; i < n_presets; i++)
     if (g_strcmp0 (presets[i].spec, expanded) == 0)
       return presets[i].name;
+  return NULL;
+}
+
+const char *
+digit_preset_label (const char *preset)
+{
+  static const struct {
+    const char *name;
+    const char *label;
+  } labels[] = {
+    { "mlp", N_("Plain Neural Network") },
+    { "lenet5", N_("LeNet-5") },
+    { "bench-cnn", N_("Benchmark CNN") },
+    { "default", N_("Default CNN") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    if (g_strcmp0 (preset, labels[i].name) == 0)
+      return _(labels[i].label);
   return NULL;
 }
 

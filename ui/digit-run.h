@@ -66,6 +66,8 @@ gboolean             digit_run_is_active          (DigitRun   *self);
 void                 digit_run_copy_model         (DigitRun            *self,
                                                    DigitModelCallback   callback,
                                                    gpointer             user_data);
+/* Whether there is a model to copy: one being trained, or the trained one. */
+gboolean             digit_run_has_model          (DigitRun   *self);
 /* Evaluates the model as it is now on the whole test set ("evaluated"
  * when done). Runs do this by themselves when they end. */
 void                 digit_run_evaluate           (DigitRun   *self);
@@ -112,5 +114,8 @@ DigitCheckpointInfo *digit_run_describe           (DigitRun   *self);
 
 /* "mlp" for "dense:256 relu dense:128 relu dense:10", else NULL. */
 const char          *digit_preset_for_spec        (const char *spec);
+/* How people see a preset ("Plain Neural Network" for "mlp"), translated;
+ * NULL for a name that is not a preset's. */
+const char          *digit_preset_label           (const char *preset);
 
 G_END_DECLS

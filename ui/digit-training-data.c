@@ -6,6 +6,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "digit-background.h"
 #include "digit-training-data.h"
 
 struct _DigitTrainingData
@@ -133,7 +134,7 @@ digit_training_data_load_async (const char          *folder,
   request->folder = g_strdup (folder);
   request->name = g_strdup (name != NULL ? name : folder);
   g_task_set_task_data (task, request, load_request_free);
-  g_task_run_in_thread (task, load_in_thread);
+  digit_background_run_task (task, load_in_thread);
 }
 
 DigitTrainingData *

@@ -7,8 +7,8 @@
  * the queue in one go: a burst of fast batches costs one delivery, and a
  * slow one is shown at once.
  *
- * The training thread runs at a lower scheduling priority (nice), and so
- * do the OpenMP threads it starts, which inherit it: on a machine with few
+ * The training thread runs at a lower scheduling priority, and so do the
+ * OpenMP threads it starts (digit-background.h): on a machine with few
  * cores the main loop still gets the processor the moment it wants it, so
  * drawing, live recognition and the plots stay smooth while training
  * takes every spare cycle.
@@ -17,19 +17,10 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <errno.h>
-
-#ifdef __linux__
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
+#include "digit-background.h"
 #include "digit-training-worker.h"
 
 #define DELIVERY_INTERVAL_US (G_USEC_PER_SEC / DIGIT_TRAINING_WORKER_HZ)
-/* How much the training threads step back for the main loop. */
-#define TRAINING_NICENESS 10
 
 typedef struct {
   NnEpochReport  report;
@@ -237,19 +228,6 @@ on_epoch_done (const NnEpochReport *report,
   g_mutex_unlock (&self->lock);
 }
 
-static void
-lower_priority (void)
-{
-#ifdef __linux__
-  /* On Linux the nice value belongs to the thread, and threads created
-   * from here on (OpenMP's) inherit it. */
-  pid_t thread_id = (pid_t) syscall (SYS_gettid);
-
-  if (setpriority (PRIO_PROCESS, (id_t) thread_id, TRAINING_NICENESS) != 0)
-    g_debug ("Could not lower the training thread's priority: %s", g_strerror (errno));
-#endif
-}
-
 static gpointer
 train_thread (gpointer user_data)
 {
@@ -259,7 +237,7 @@ train_thread (gpointer user_data)
   DigitTrainingOutcome outcome;
   NnModel *final_model = NULL;
 
-  lower_priority ();
+  digit_background_lower_priority ();
 
   if (nn_trainer_run (self->trainer, &callbacks, self->cancellable, &error))
     outcome = DIGIT_TRAINING_DONE;

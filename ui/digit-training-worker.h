@@ -4,7 +4,8 @@
  * The worker never touches widgets: the trainer's callbacks (on the
  * training thread) only queue their reports, and the main loop delivers
  * them as signals at most DIGIT_TRAINING_WORKER_HZ times a second, every
- * batch included, however fast the batches come. Pausing cancels the run
+ * batch included, however fast the batches come: smooth enough for curves
+ * and numbers, and little enough work that the main loop stays free. Pausing cancels the run
  * and keeps the trainer, so running again continues exactly where it
  * stopped; stopping cancels it for good.
  */
@@ -18,7 +19,7 @@
 G_BEGIN_DECLS
 
 /* Deliveries per second at most. */
-#define DIGIT_TRAINING_WORKER_HZ 20
+#define DIGIT_TRAINING_WORKER_HZ 12
 
 #define DIGIT_TYPE_TRAINING_WORKER (digit_training_worker_get_type ())
 G_DECLARE_FINAL_TYPE (DigitTrainingWorker, digit_training_worker, DIGIT, TRAINING_WORKER, GObject)

@@ -3,6 +3,7 @@
 
 #include "nn.h"
 #include "digit-draw-page.h"
+#include "digit-train-page.h"
 #include "digit-window.h"
 
 G_BEGIN_DECLS
@@ -16,6 +17,7 @@ struct _DigitWindow
   AdwViewSwitcherTitle *switcher_title;
   AdwViewStack         *stack;
   DigitDrawPage        *draw_page;
+  DigitTrainPage       *train_page;
 
   GSettings            *settings;     /* NULL when the schema is missing */
   NnModel              *model;        /* NULL when none could be loaded */

@@ -111,6 +111,17 @@ load_model_file (GFile   *file,
   return model;
 }
 
+void
+digit_window_set_model (DigitWindow *self,
+                        NnModel     *model,
+                        const char  *name)
+{
+  g_return_if_fail (DIGIT_IS_WINDOW (self));
+  g_return_if_fail (model != NULL);
+
+  set_model (self, model, name, NULL);
+}
+
 gboolean
 digit_window_open_model (DigitWindow *self,
                          GFile       *file,
@@ -272,6 +283,9 @@ digit_window_constructed (GObject *object)
                        digit_draw_page_get_pen_adjustment (self->draw_page), "value",
                        G_SETTINGS_BIND_DEFAULT);
     }
+  digit_train_page_set_settings (self->train_page, self->settings);
+  if (application != NULL)
+    digit_train_page_add_actions (self->train_page, G_ACTION_MAP (application));
   restore_window_state (self);
 }
 
@@ -314,6 +328,7 @@ digit_window_class_init (DigitWindowClass *klass)
   window_class->close_request = digit_window_close_request;
 
   g_type_ensure (DIGIT_TYPE_DRAW_PAGE);
+  g_type_ensure (DIGIT_TYPE_TRAIN_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/digitlab/DigitLab/digit-window.ui");
@@ -321,6 +336,7 @@ digit_window_class_init (DigitWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DigitWindow, switcher_title);
   gtk_widget_class_bind_template_child (widget_class, DigitWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, DigitWindow, draw_page);
+  gtk_widget_class_bind_template_child (widget_class, DigitWindow, train_page);
 
   digit_window_class_add_actions (widget_class);
 }

@@ -3,6 +3,8 @@
 
 #include <adwaita.h>
 
+#include "nn.h"
+
 G_BEGIN_DECLS
 
 #define DIGIT_TYPE_WINDOW (digit_window_get_type ())
@@ -19,5 +21,11 @@ void         digit_window_load_startup_model (DigitWindow *self,
 gboolean     digit_window_open_model         (DigitWindow *self,
                                               GFile       *file,
                                               gboolean     remember);
+/* Makes @model (taken) the one drawings are recognised with, at once,
+ * under @name; the training page hands its trained models over this way.
+ * It is not remembered for the next start, having no file. */
+void         digit_window_set_model          (DigitWindow *self,
+                                              NnModel     *model,
+                                              const char  *name);
 
 G_END_DECLS

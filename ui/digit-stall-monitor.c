@@ -1,0 +1,100 @@
+/* digit-stall-monitor.c — the main loop's longest silence.
+ *
+ * The tick runs at the default priority, the same as the training reports
+ * and above redrawing, so a gap measures the longest single thing the main
+ * loop did (a frame, a handler), not a queue of small ones.
+ */
+#include "config.h"
+
+#include "digit-stall-monitor.h"
+#include "digit-train-events.h"
+
+#define REPORT_INTERVAL_US G_USEC_PER_SEC
+
+struct _DigitStallMonitor
+{
+  guint  tick_source;
+  gint64 last_tick_us;
+  gint64 last_report_us;
+  double max_ms;            /* since the start */
+  double interval_max_ms;   /* since the last report */
+  guint  interval_ticks;
+};
+
+static gboolean
+on_tick (gpointer user_data)
+{
+  DigitStallMonitor *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  double gap_ms = (now - self->last_tick_us) / 1000.0;
+
+  self->last_tick_us = now;
+  self->max_ms = MAX (self->max_ms, gap_ms);
+  self->interval_max_ms = MAX (self->interval_max_ms, gap_ms);
+  self->interval_ticks++;
+  if (now - self->last_report_us >= REPORT_INTERVAL_US)
+    {
+      digit_train_events_stall (self->interval_max_ms, self->interval_ticks);
+      self->last_report_us = now;
+      self->interval_max_ms = 0.0;
+      self->interval_ticks = 0;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+DigitStallMonitor *
+digit_stall_monitor_new (void)
+{
+  return g_new0 (DigitStallMonitor, 1);
+}
+
+void
+digit_stall_monitor_free (DigitStallMonitor *self)
+{
+  if (self == NULL)
+    return;
+  digit_stall_monitor_stop (self);
+  g_free (self);
+}
+
+void
+digit_stall_monitor_start (DigitStallMonitor *self)
+{
+  g_return_if_fail (self != NULL);
+
+  digit_stall_monitor_stop (self);
+  self->last_tick_us = self->last_report_us = g_get_monotonic_time ();
+  self->max_ms = self->interval_max_ms = 0.0;
+  self->interval_ticks = 0;
+  self->tick_source = g_timeout_add_full (G_PRIORITY_DEFAULT, DIGIT_STALL_TICK_MS, on_tick, self, NULL);
+  g_source_set_name_by_id (self->tick_source, "[digitlab] stall monitor");
+}
+
+void
+digit_stall_monitor_stop (DigitStallMonitor *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (self->tick_source == 0)
+    return;
+  g_clear_handle_id (&self->tick_source, g_source_remove);
+  /* What the last, partial second saw. */
+  if (self->interval_ticks > 0)
+    digit_train_events_stall (self->interval_max_ms, self->interval_ticks);
+}
+
+gboolean
+digit_stall_monitor_is_running (DigitStallMonitor *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->tick_source != 0;
+}
+
+double
+digit_stall_monitor_get_max_ms (DigitStallMonitor *self)
+{
+  g_return_val_if_fail (self != NULL, 0.0);
+
+  return self->max_ms;
+}

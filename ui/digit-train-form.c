@@ -1,0 +1,814 @@
+/* digit-train-form.c — the training page's settings column.
+ *
+ * Every field is bound to its GSettings key, so the next session starts
+ * where this one left off. The data set loads as soon as it is chosen (on
+ * a worker thread), so that pressing Start rarely waits; the architecture
+ * is checked on every keystroke (nn_spec_validate is cheap) and the
+ * training settings on every change (nn_train_config_validate).
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "digit-run.h"
+#include "digit-train-events.h"
+#include "digit-train-form.h"
+
+struct _DigitTrainForm
+{
+  AdwBin                parent_instance;
+
+  /* Template children */
+  AdwComboRow          *data_set_row;
+  GtkStringList        *data_sets;
+  AdwActionRow         *folder_row;
+  GtkButton            *folder_button;
+  AdwActionRow         *data_status_row;
+  GtkStack             *data_status_icon;
+  GtkSpinner           *data_spinner;
+  GtkButton            *help_button;
+  AdwExpanderRow       *limit_row;
+  GtkSpinButton        *limit_spin;
+  GtkAdjustment        *limit_adjustment;
+  AdwComboRow          *arch_row;
+  GtkStringList        *architectures;
+  AdwEntryRow          *spec_row;
+  GtkLabel             *spec_status;
+  GtkSpinButton        *epochs_spin;
+  GtkSpinButton        *batch_spin;
+  GtkSpinButton        *learning_rate_spin;
+  GtkSpinButton        *seed_spin;
+  GtkSpinButton        *momentum_spin;
+  GtkSpinButton        *weight_decay_spin;
+  GtkSpinButton        *label_smoothing_spin;
+  GtkAdjustment        *epochs_adjustment;
+  GtkAdjustment        *batch_adjustment;
+  GtkAdjustment        *learning_rate_adjustment;
+  GtkAdjustment        *seed_adjustment;
+  GtkAdjustment        *momentum_adjustment;
+  GtkAdjustment        *weight_decay_adjustment;
+  GtkAdjustment        *label_smoothing_adjustment;
+  AdwComboRow          *optimizer_row;
+  AdwComboRow          *schedule_row;
+  GtkSwitch            *augment_switch;
+  AdwActionRow         *momentum_row;
+  GtkLabel             *config_status;
+
+  GSettings            *settings;
+  char                 *folder;        /* the MNIST folder when there are no settings */
+  gboolean              fashion_available;
+  DigitTrainingData    *data;
+  char                 *loaded_folder;
+  GCancellable         *load_cancellable;
+  gboolean              loading;
+  gboolean              spec_valid;
+  gboolean              config_valid;
+  GtkNativeDialog      *chooser;
+};
+
+G_DEFINE_FINAL_TYPE (DigitTrainForm, digit_train_form, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_DATA,
+  PROP_LOADING,
+  PROP_VALID,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* The architecture list: the presets in order of size, then a spec of
+ * one's own. */
+static const struct {
+  const char *preset;
+} architectures[] = {
+  { "mlp" },
+  { "lenet5" },
+  { "bench-cnn" },
+  { "default" },
+  { "custom" },
+};
+#define CUSTOM_INDEX (G_N_ELEMENTS (architectures) - 1)
+
+static const char *const data_set_ids[] = { "mnist", "fashion-mnist" };
+static const char *const optimizer_ids[] = { "adam", "sgd" };
+static const char *const schedule_ids[] = { "constant", "cosine", "onecycle" };
+
+/* ---- Data ------------------------------------------------------------------ */
+
+static gboolean
+fashion_selected (DigitTrainForm *self)
+{
+  return self->fashion_available && adw_combo_row_get_selected (self->data_set_row) == 1;
+}
+
+static char *
+mnist_folder (DigitTrainForm *self)
+{
+  g_autofree char *chosen = NULL;
+
+  if (self->settings != NULL)
+    chosen = g_settings_get_string (self->settings, "data-folder");
+  else
+    chosen = g_strdup (self->folder);
+  if (chosen != NULL && *chosen != '\0')
+    return g_steal_pointer (&chosen);
+  return digit_training_data_default_folder ();
+}
+
+static char *
+chosen_folder (DigitTrainForm *self)
+{
+  if (fashion_selected (self))
+    return g_strdup (DIGIT_FASHION_MNIST_FOLDER);
+  return mnist_folder (self);
+}
+
+static void
+set_loading (DigitTrainForm *self,
+             gboolean        loading)
+{
+  if (self->loading == loading)
+    return;
+  self->loading = loading;
+  gtk_spinner_set_spinning (self->data_spinner, loading);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
+}
+
+static void
+show_data_status (DigitTrainForm *self,
+                  const char     *icon,
+                  const char     *title,
+                  const char     *subtitle,
+                  gboolean        offer_help)
+{
+  gtk_stack_set_visible_child_name (self->data_status_icon, icon);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->data_status_row), title);
+  adw_action_row_set_subtitle (self->data_status_row, subtitle);
+  gtk_widget_set_visible (GTK_WIDGET (self->help_button), offer_help);
+}
+
+static void
+on_data_loaded (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DigitTrainingData) data = digit_training_data_load_finish (result, &error);
+  DigitTrainForm *self;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = DIGIT_TRAIN_FORM (user_data);
+  set_loading (self, FALSE);
+  g_clear_object (&self->load_cancellable);
+
+  if (data == NULL)
+    {
+      g_autofree char *folder = chosen_folder (self);
+
+      digit_train_events_data_failed (folder, error->message);
+      show_data_status (self, "failed",
+                        fashion_selected (self) ? _("Fashion-MNIST could not be read")
+                                                : _("MNIST is not in this folder"),
+                        error->message, !fashion_selected (self));
+      return;
+    }
+
+  {
+    const NnDataset *train = digit_training_data_get_train (data);
+    const NnDataset *test = digit_training_data_get_test (data);
+    /* Translators: how much data was loaded, e.g. "60,000 training images". */
+    g_autofree char *train_text = g_strdup_printf (ngettext ("%'u training image", "%'u training images",
+                                                             train->count), train->count);
+    g_autofree char *title = NULL;
+
+    if (test != NULL)
+      {
+        g_autofree char *test_text = g_strdup_printf (ngettext ("%'u test image", "%'u test images",
+                                                                test->count), test->count);
+
+        /* Translators: "60,000 training images, 10,000 test images" */
+        title = g_strdup_printf (_("%s, %s"), train_text, test_text);
+      }
+    else
+      {
+        title = g_steal_pointer (&train_text);
+      }
+    show_data_status (self, "loaded", title, digit_training_data_get_name (data), FALSE);
+    gtk_adjustment_set_upper (self->limit_adjustment, train->count);
+    digit_train_events_data_loaded (digit_training_data_get_name (data),
+                                    digit_training_data_get_folder (data),
+                                    train->count, test != NULL ? test->count : 0);
+  }
+  g_free (self->loaded_folder);
+  self->loaded_folder = g_strdup (digit_training_data_get_folder (data));
+  g_set_object (&self->data, data);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATA]);
+}
+
+static void
+load_data (DigitTrainForm *self,
+           gboolean        again)
+{
+  g_autofree char *folder = chosen_folder (self);
+  g_autofree char *display = g_filename_display_name (folder);
+  const char *name = fashion_selected (self) ? "Fashion-MNIST" : "MNIST";
+
+  adw_action_row_set_subtitle (self->folder_row, display);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->folder_button), !fashion_selected (self));
+  if (!again && !self->loading && g_strcmp0 (folder, self->loaded_folder) == 0)
+    return;
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  if (self->data != NULL)
+    {
+      g_clear_object (&self->data);
+      g_clear_pointer (&self->loaded_folder, g_free);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATA]);
+    }
+
+  self->load_cancellable = g_cancellable_new ();
+  set_loading (self, TRUE);
+  {
+    /* Translators: %s is a data set's name, "MNIST" or "Fashion-MNIST". */
+    g_autofree char *title = g_strdup_printf (_("Loading %s…"), name);
+
+    show_data_status (self, "loading", title, NULL, FALSE);
+  }
+  digit_training_data_load_async (folder, name, self->load_cancellable, on_data_loaded, self);
+}
+
+static void
+on_data_set_selected (DigitTrainForm *self)
+{
+  load_data (self, FALSE);
+}
+
+static void
+on_folder_chosen (GtkNativeDialog *dialog,
+                  int              response,
+                  DigitTrainForm  *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        {
+          if (self->settings != NULL)
+            g_settings_set_string (self->settings, "data-folder", path);
+          g_free (self->folder);
+          self->folder = g_strdup (path);
+          load_data (self, TRUE);
+        }
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+choose_folder_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  DigitTrainForm *self = DIGIT_TRAIN_FORM (widget);
+  GtkFileChooserNative *chooser;
+  g_autofree char *folder = mnist_folder (self);
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  if (self->chooser != NULL)
+    return;
+  chooser = gtk_file_chooser_native_new (_("Choose the MNIST Folder"),
+                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                         _("_Select"), _("_Cancel"));
+  if (g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (folder);
+
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), file, NULL);
+    }
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_folder_chosen), self);
+  self->chooser = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_show (self->chooser);
+}
+
+static void
+on_help_response (AdwMessageDialog *dialog,
+                  const char       *response,
+                  DigitTrainForm   *self)
+{
+  g_autofree char *folder = digit_training_data_user_folder ();
+
+  if (g_strcmp0 (response, "open") == 0)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (folder);
+      g_autofree char *uri = g_file_get_uri (file);
+
+      g_mkdir_with_parents (folder, 0755);
+      gtk_show_uri (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))), uri, GDK_CURRENT_TIME);
+    }
+  else if (g_strcmp0 (response, "retry") == 0)
+    {
+      /* The files may now be in the default folder, or in the chosen one. */
+      load_data (self, TRUE);
+    }
+}
+
+static void
+mnist_help_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  DigitTrainForm *self = DIGIT_TRAIN_FORM (widget);
+  g_autofree char *folder = digit_training_data_user_folder ();
+  g_autofree char *commands = NULL;
+  GtkWidget *dialog, *label;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)), _("Getting MNIST"),
+                                   _("Digit Lab learns from MNIST, 70,000 handwritten digits in four "
+                                     "files that are not included. Download them once into the "
+                                     "folder below (for instance with these commands), then press "
+                                     "“Try Again”, or choose a folder that already holds them. "
+                                     "Mirrors and checksums are listed in docs/mnist.md."));
+  commands = g_markup_printf_escaped ("<tt>mkdir -p '%s'\n"
+                                      "cd '%s'\n"
+                                      "for f in train-images-idx3-ubyte train-labels-idx1-ubyte \\\n"
+                                      "         t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do\n"
+                                      "  curl -fLO \"https://ossci-datasets.s3.amazonaws.com/mnist/$f.gz\"\n"
+                                      "done</tt>", folder, folder);
+  label = gtk_label_new (NULL);
+  gtk_label_set_markup (GTK_LABEL (label), commands);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0f);
+  gtk_widget_add_css_class (label, "card");
+  gtk_widget_set_margin_top (label, 6);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), label);
+
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "close", _("_Close"),
+                                    "open", _("_Open the Folder"),
+                                    "retry", _("_Try Again"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "retry",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "retry");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  g_signal_connect (dialog, "response", G_CALLBACK (on_help_response), self);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* ---- Validation ---------------------------------------------------------------- */
+
+static const char *
+selected_spec (DigitTrainForm *self)
+{
+  guint selected = adw_combo_row_get_selected (self->arch_row);
+
+  if (selected >= CUSTOM_INDEX)
+    return gtk_editable_get_text (GTK_EDITABLE (self->spec_row));
+  return architectures[selected].preset;
+}
+
+static void
+set_valid (DigitTrainForm *self,
+           gboolean        spec_valid,
+           gboolean        config_valid)
+{
+  gboolean was = self->spec_valid && self->config_valid;
+
+  self->spec_valid = spec_valid;
+  self->config_valid = config_valid;
+  if (was != (spec_valid && config_valid))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALID]);
+}
+
+static void
+check_spec (DigitTrainForm *self)
+{
+  guint selected = adw_combo_row_get_selected (self->arch_row);
+  gboolean custom = selected >= CUSTOM_INDEX;
+  const char *spec = selected_spec (self);
+  g_autoptr(GError) error = NULL;
+  gsize n_params = 0;
+  gboolean valid;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->spec_row), custom);
+  valid = *spec != '\0' && nn_spec_validate (spec, &n_params, &error);
+  if (valid)
+    {
+      /* Translators: the size of a network, e.g. "454,922 parameters". */
+      g_autofree char *count = g_strdup_printf (ngettext ("%'zu parameter", "%'zu parameters", n_params),
+                                                n_params);
+
+      if (custom)
+        gtk_label_set_text (self->spec_status, count);
+      else
+        {
+          /* Translators: a network's size, then its layers. */
+          g_autofree char *text = g_strdup_printf (_("%s: %s"), count, nn_spec_expand (spec));
+
+          gtk_label_set_text (self->spec_status, text);
+        }
+      gtk_widget_remove_css_class (GTK_WIDGET (self->spec_status), "error");
+      gtk_widget_add_css_class (GTK_WIDGET (self->spec_status), "dim-label");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->spec_row), "error");
+    }
+  else
+    {
+      gtk_label_set_text (self->spec_status,
+                          error != NULL ? error->message : _("Type the layers of the network."));
+      gtk_widget_add_css_class (GTK_WIDGET (self->spec_status), "error");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->spec_status), "dim-label");
+      gtk_widget_add_css_class (GTK_WIDGET (self->spec_row), "error");
+    }
+
+  if (!custom)
+    {
+      const NnPreset *presets;
+      guint n_presets;
+
+      presets = nn_presets (&n_presets);
+      for (guint i = 0; i < n_presets; i++)
+        if (g_strcmp0 (presets[i].name, spec) == 0)
+          adw_action_row_set_subtitle (ADW_ACTION_ROW (self->arch_row), presets[i].description);
+    }
+  else
+    {
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->arch_row),
+                                   _("Your own layers, typed below"));
+    }
+  set_valid (self, valid, self->config_valid);
+}
+
+static void
+read_config (DigitTrainForm *self,
+             NnTrainConfig  *config)
+{
+  nn_train_config_init (config);
+  config->epochs = (guint) gtk_adjustment_get_value (self->epochs_adjustment);
+  config->batch_size = (guint) gtk_adjustment_get_value (self->batch_adjustment);
+  config->learning_rate = gtk_adjustment_get_value (self->learning_rate_adjustment);
+  config->optimizer = adw_combo_row_get_selected (self->optimizer_row) == 1 ? NN_OPTIMIZER_SGD
+                                                                              : NN_OPTIMIZER_ADAM;
+  config->momentum = gtk_adjustment_get_value (self->momentum_adjustment);
+  config->weight_decay = gtk_adjustment_get_value (self->weight_decay_adjustment);
+  config->label_smoothing = gtk_adjustment_get_value (self->label_smoothing_adjustment);
+  switch (adw_combo_row_get_selected (self->schedule_row))
+    {
+    case 1:
+      config->schedule = NN_SCHEDULE_COSINE;
+      break;
+    case 2:
+      config->schedule = NN_SCHEDULE_ONECYCLE;
+      break;
+    default:
+      config->schedule = NN_SCHEDULE_CONSTANT;
+      break;
+    }
+  config->seed = (guint64) gtk_adjustment_get_value (self->seed_adjustment);
+  config->augment = gtk_switch_get_active (self->augment_switch);
+}
+
+static void
+check_config (DigitTrainForm *self)
+{
+  NnTrainConfig config;
+  g_autoptr(GError) error = NULL;
+  gboolean valid;
+
+  read_config (self, &config);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->momentum_row), config.optimizer == NN_OPTIMIZER_SGD);
+  valid = nn_train_config_validate (&config, &error);
+  gtk_label_set_text (self->config_status, valid ? "" : error->message);
+  gtk_widget_set_visible (GTK_WIDGET (self->config_status), !valid);
+  set_valid (self, self->spec_valid, valid);
+}
+
+/* ---- Settings ------------------------------------------------------------------- */
+
+typedef struct {
+  const char *const *ids;
+  guint              n_ids;
+} Choices;
+
+static const Choices data_set_choices = { data_set_ids, G_N_ELEMENTS (data_set_ids) };
+static const Choices optimizer_choices = { optimizer_ids, G_N_ELEMENTS (optimizer_ids) };
+static const Choices schedule_choices = { schedule_ids, G_N_ELEMENTS (schedule_ids) };
+
+static gboolean
+choice_to_index (GValue   *value,
+                 GVariant *variant,
+                 gpointer  user_data)
+{
+  const Choices *choices = user_data;
+  const char *id = g_variant_get_string (variant, NULL);
+
+  g_value_set_uint (value, 0);
+  for (guint i = 0; i < choices->n_ids; i++)
+    if (g_strcmp0 (id, choices->ids[i]) == 0)
+      g_value_set_uint (value, i);
+  return TRUE;
+}
+
+static GVariant *
+index_to_choice (const GValue       *value,
+                 const GVariantType *expected_type,
+                 gpointer            user_data)
+{
+  const Choices *choices = user_data;
+  guint index = g_value_get_uint (value);
+
+  return g_variant_new_string (choices->ids[MIN (index, choices->n_ids - 1)]);
+}
+
+static gboolean
+architecture_to_index (GValue   *value,
+                       GVariant *variant,
+                       gpointer  user_data)
+{
+  const char *id = g_variant_get_string (variant, NULL);
+
+  /* Unknown names (an old preset) fall back to LeNet-5. */
+  g_value_set_uint (value, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (architectures); i++)
+    if (g_strcmp0 (id, architectures[i].preset) == 0)
+      g_value_set_uint (value, i);
+  return TRUE;
+}
+
+static GVariant *
+index_to_architecture (const GValue       *value,
+                       const GVariantType *expected_type,
+                       gpointer            user_data)
+{
+  guint index = g_value_get_uint (value);
+
+  return g_variant_new_string (architectures[MIN (index, CUSTOM_INDEX)].preset);
+}
+
+void
+digit_train_form_set_settings (DigitTrainForm *self,
+                               GSettings      *settings)
+{
+  g_return_if_fail (DIGIT_IS_TRAIN_FORM (self));
+  g_return_if_fail (settings == NULL || G_IS_SETTINGS (settings));
+
+  if (settings != NULL && self->settings == NULL)
+    {
+      self->settings = g_object_ref (settings);
+      if (self->fashion_available)
+        g_settings_bind_with_mapping (settings, "data-set", self->data_set_row, "selected",
+                                      G_SETTINGS_BIND_DEFAULT, choice_to_index, index_to_choice,
+                                      (gpointer) &data_set_choices, NULL);
+      g_settings_bind (settings, "train-limit-enabled", self->limit_row, "enable-expansion",
+                       G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "train-limit", self->limit_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind_with_mapping (settings, "train-architecture", self->arch_row, "selected",
+                                    G_SETTINGS_BIND_DEFAULT, architecture_to_index, index_to_architecture,
+                                    NULL, NULL);
+      g_settings_bind (settings, "train-custom-spec", self->spec_row, "text", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "train-epochs", self->epochs_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "train-batch-size", self->batch_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "train-learning-rate", self->learning_rate_adjustment, "value",
+                       G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind_with_mapping (settings, "train-optimizer", self->optimizer_row, "selected",
+                                    G_SETTINGS_BIND_DEFAULT, choice_to_index, index_to_choice,
+                                    (gpointer) &optimizer_choices, NULL);
+      g_settings_bind_with_mapping (settings, "train-schedule", self->schedule_row, "selected",
+                                    G_SETTINGS_BIND_DEFAULT, choice_to_index, index_to_choice,
+                                    (gpointer) &schedule_choices, NULL);
+      g_settings_bind (settings, "train-momentum", self->momentum_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "train-weight-decay", self->weight_decay_adjustment, "value",
+                       G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "train-label-smoothing", self->label_smoothing_adjustment, "value",
+                       G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "train-augment", self->augment_switch, "active", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "train-seed", self->seed_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+    }
+  check_spec (self);
+  check_config (self);
+  load_data (self, FALSE);
+}
+
+/* ---- Public ----------------------------------------------------------------------- */
+
+DigitTrainingData *
+digit_train_form_get_data (DigitTrainForm *self)
+{
+  g_return_val_if_fail (DIGIT_IS_TRAIN_FORM (self), NULL);
+
+  return self->data;
+}
+
+gboolean
+digit_train_form_is_loading (DigitTrainForm *self)
+{
+  g_return_val_if_fail (DIGIT_IS_TRAIN_FORM (self), FALSE);
+
+  return self->loading;
+}
+
+gboolean
+digit_train_form_is_valid (DigitTrainForm *self)
+{
+  g_return_val_if_fail (DIGIT_IS_TRAIN_FORM (self), FALSE);
+
+  return self->spec_valid && self->config_valid;
+}
+
+gboolean
+digit_train_form_get_run_settings (DigitTrainForm  *self,
+                                   char           **spec,
+                                   NnTrainConfig   *config,
+                                   guint           *train_limit,
+                                   GError         **error)
+{
+  GtkSpinButton *spins[] = {
+    self->limit_spin, self->epochs_spin, self->batch_spin, self->learning_rate_spin,
+    self->seed_spin, self->momentum_spin, self->weight_decay_spin, self->label_smoothing_spin,
+  };
+
+  g_return_val_if_fail (DIGIT_IS_TRAIN_FORM (self), FALSE);
+
+  /* A number typed but not yet confirmed counts. */
+  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+    gtk_spin_button_update (spins[i]);
+
+  if (!nn_spec_validate (selected_spec (self), NULL, error))
+    return FALSE;
+  read_config (self, config);
+  if (!nn_train_config_validate (config, error))
+    return FALSE;
+  *spec = g_strdup (selected_spec (self));
+  *train_limit = adw_expander_row_get_enable_expansion (self->limit_row)
+                   ? (guint) gtk_adjustment_get_value (self->limit_adjustment) : 0;
+  return TRUE;
+}
+
+/* ---- GObject ------------------------------------------------------------------------ */
+
+static void
+digit_train_form_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  DigitTrainForm *self = DIGIT_TRAIN_FORM (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATA:
+      g_value_set_object (value, self->data);
+      break;
+    case PROP_LOADING:
+      g_value_set_boolean (value, self->loading);
+      break;
+    case PROP_VALID:
+      g_value_set_boolean (value, digit_train_form_is_valid (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+digit_train_form_dispose (GObject *object)
+{
+  DigitTrainForm *self = DIGIT_TRAIN_FORM (object);
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (self->chooser);
+  g_clear_object (&self->chooser);
+  g_clear_object (&self->data);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (digit_train_form_parent_class)->dispose (object);
+}
+
+static void
+digit_train_form_finalize (GObject *object)
+{
+  DigitTrainForm *self = DIGIT_TRAIN_FORM (object);
+
+  g_free (self->folder);
+  g_free (self->loaded_folder);
+
+  G_OBJECT_CLASS (digit_train_form_parent_class)->finalize (object);
+}
+
+static void
+digit_train_form_class_init (DigitTrainFormClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = digit_train_form_get_property;
+  object_class->dispose = digit_train_form_dispose;
+  object_class->finalize = digit_train_form_finalize;
+
+  properties[PROP_DATA] =
+    g_param_spec_object ("data", NULL, NULL, DIGIT_TYPE_TRAINING_DATA,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOADING] =
+    g_param_spec_boolean ("loading", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_VALID] =
+    g_param_spec_boolean ("valid", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/digitlab/DigitLab/digit-train-form.ui");
+#define CHILD(name) gtk_widget_class_bind_template_child (widget_class, DigitTrainForm, name)
+  CHILD (data_set_row);
+  CHILD (data_sets);
+  CHILD (folder_row);
+  CHILD (folder_button);
+  CHILD (data_status_row);
+  CHILD (data_status_icon);
+  CHILD (data_spinner);
+  CHILD (help_button);
+  CHILD (limit_row);
+  CHILD (limit_spin);
+  CHILD (limit_adjustment);
+  CHILD (arch_row);
+  CHILD (architectures);
+  CHILD (spec_row);
+  CHILD (spec_status);
+  CHILD (epochs_spin);
+  CHILD (batch_spin);
+  CHILD (learning_rate_spin);
+  CHILD (seed_spin);
+  CHILD (momentum_spin);
+  CHILD (weight_decay_spin);
+  CHILD (label_smoothing_spin);
+  CHILD (epochs_adjustment);
+  CHILD (batch_adjustment);
+  CHILD (learning_rate_adjustment);
+  CHILD (seed_adjustment);
+  CHILD (momentum_adjustment);
+  CHILD (weight_decay_adjustment);
+  CHILD (label_smoothing_adjustment);
+  CHILD (optimizer_row);
+  CHILD (schedule_row);
+  CHILD (augment_switch);
+  CHILD (momentum_row);
+  CHILD (config_status);
+#undef CHILD
+
+  gtk_widget_class_install_action (widget_class, "train-form.choose-folder", NULL, choose_folder_action);
+  gtk_widget_class_install_action (widget_class, "train-form.mnist-help", NULL, mnist_help_action);
+}
+
+static void
+digit_train_form_init (DigitTrainForm *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  gtk_string_list_append (self->data_sets, "MNIST");
+  self->fashion_available = digit_training_data_folder_has_files (DIGIT_FASHION_MNIST_FOLDER);
+  if (self->fashion_available)
+    gtk_string_list_append (self->data_sets, "Fashion-MNIST");
+  gtk_widget_set_visible (GTK_WIDGET (self->data_set_row), self->fashion_available);
+  for (guint i = 0; i < CUSTOM_INDEX; i++)
+    gtk_string_list_append (self->architectures, digit_preset_label (architectures[i].preset));
+  gtk_string_list_append (self->architectures, _("Custom"));
+  adw_combo_row_set_selected (self->arch_row, 1);
+
+  g_signal_connect_swapped (self->data_set_row, "notify::selected", G_CALLBACK (on_data_set_selected), self);
+  g_signal_connect_swapped (self->arch_row, "notify::selected", G_CALLBACK (check_spec), self);
+  g_signal_connect_swapped (self->spec_row, "changed", G_CALLBACK (check_spec), self);
+  g_signal_connect_swapped (self->optimizer_row, "notify::selected", G_CALLBACK (check_config), self);
+  g_signal_connect_swapped (self->schedule_row, "notify::selected", G_CALLBACK (check_config), self);
+  g_signal_connect_swapped (self->augment_switch, "notify::active", G_CALLBACK (check_config), self);
+  {
+    GtkAdjustment *config_adjustments[] = {
+      self->epochs_adjustment, self->batch_adjustment, self->learning_rate_adjustment,
+      self->seed_adjustment, self->momentum_adjustment, self->weight_decay_adjustment,
+      self->label_smoothing_adjustment,
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (config_adjustments); i++)
+      g_signal_connect_swapped (config_adjustments[i], "value-changed", G_CALLBACK (check_config), self);
+  }
+
+  check_spec (self);
+  check_config (self);
+}
+
+GtkWidget *
+digit_train_form_new (void)
+{
+  return g_object_new (DIGIT_TYPE_TRAIN_FORM, NULL);
+}
