@@ -27,28 +27,47 @@ nn_relu_backward_serial (gsize n, const float *out, const float *dout, float *di
     }
 }
 
+typedef struct {
+  const float *a, *b;
+  float       *out;
+} Elementwise;
+
+static guint
+elementwise_threads (gsize n)
+{
+  return n >= NN_PARALLEL_MIN_WORK ? (guint) nn_get_threads () : 1;
+}
+
+static void
+relu_forward_range (gpointer data, gsize first, gsize last)
+{
+  Elementwise *e = data;
+
+  nn_relu_forward_serial (last - first, e->a + first, e->out + first);
+}
+
 void
 nn_relu_forward (gsize n, const float *in, float *out)
 {
-#pragma omp parallel num_threads (nn_get_threads ()) if (n >= NN_PARALLEL_MIN_WORK)
-  {
-    int t = nn_thread_index (), parts = nn_thread_count ();
-    gsize first = n * t / parts, last = n * (t + 1) / parts;
+  Elementwise e = { in, NULL, out };
 
-    nn_relu_forward_serial (last - first, in + first, out + first);
-  }
+  nn_team_for (n, elementwise_threads (n), relu_forward_range, &e);
+}
+
+static void
+relu_backward_range (gpointer data, gsize first, gsize last)
+{
+  Elementwise *e = data;
+
+  nn_relu_backward_serial (last - first, e->a + first, e->b + first, e->out + first);
 }
 
 void
 nn_relu_backward (gsize n, const float *out, const float *dout, float *din)
 {
-#pragma omp parallel num_threads (nn_get_threads ()) if (n >= NN_PARALLEL_MIN_WORK)
-  {
-    int t = nn_thread_index (), parts = nn_thread_count ();
-    gsize first = n * t / parts, last = n * (t + 1) / parts;
+  Elementwise e = { out, dout, din };
 
-    nn_relu_backward_serial (last - first, out + first, dout + first, din + first);
-  }
+  nn_team_for (n, elementwise_threads (n), relu_backward_range, &e);
 }
 
 void
@@ -68,15 +87,32 @@ nn_dropout_forward_image (gsize per_image, guint image, float rate, guint64 seed
     }
 }
 
+typedef struct {
+  gsize        per_image;
+  float        rate;
+  guint64      seed;
+  const float *in;
+  float       *out, *mask;
+} DropoutJob;
+
+static void
+dropout_forward_range (gpointer data, gsize first, gsize last)
+{
+  DropoutJob *job = data;
+
+  for (gsize b = first; b < last; b++)
+    nn_dropout_forward_image (job->per_image, (guint) b, job->rate, job->seed,
+                              job->in + b * job->per_image, job->out + b * job->per_image,
+                              job->mask + b * job->per_image);
+}
+
 void
 nn_dropout_forward (gsize per_image, guint batch, float rate, guint64 seed,
                     const float *in, float *out, float *mask)
 {
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
-                         if (batch * per_image >= NN_PARALLEL_MIN_WORK)
-  for (guint b = 0; b < batch; b++)
-    nn_dropout_forward_image (per_image, b, rate, seed, in + b * per_image,
-                              out + b * per_image, mask + b * per_image);
+  DropoutJob job = { per_image, rate, seed, in, out, mask };
+
+  nn_team_for (batch, elementwise_threads (batch * per_image), dropout_forward_range, &job);
 }
 
 void
@@ -86,14 +122,18 @@ nn_dropout_backward_serial (gsize n, const float *mask, const float *dout, float
     din[i] = dout[i] * mask[i];
 }
 
+static void
+dropout_backward_range (gpointer data, gsize first, gsize last)
+{
+  Elementwise *e = data;
+
+  nn_dropout_backward_serial (last - first, e->a + first, e->b + first, e->out + first);
+}
+
 void
 nn_dropout_backward (gsize n, const float *mask, const float *dout, float *din)
 {
-#pragma omp parallel num_threads (nn_get_threads ()) if (n >= NN_PARALLEL_MIN_WORK)
-  {
-    int t = nn_thread_index (), parts = nn_thread_count ();
-    gsize first = n * t / parts, last = n * (t + 1) / parts;
+  Elementwise e = { mask, dout, din };
 
-    nn_dropout_backward_serial (last - first, mask + first, dout + first, din + first);
-  }
+  nn_team_for (n, elementwise_threads (n), dropout_backward_range, &e);
 }

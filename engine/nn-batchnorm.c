@@ -4,7 +4,8 @@
  * variance and moves the running estimates 10% towards the batch's (with
  * the unbiased variance); inference normalises with the running estimates.
  * The input is N x C x S (S = H W, or 1 after a dense layer). Threads split
- * by channel, and each channel's sums run in one fixed order, in double.
+ * by channel (nn-team.h), and each channel's sums run in one fixed order,
+ * in double.
  */
 #include <math.h>
 
@@ -69,19 +70,37 @@ add_gradients (const float *x, const float *dy, gsize n, float m, float r,
     }
 }
 
-void
-nn_batchnorm_forward_train (const NnLayer *layer, guint batch,
-                            const float *in, const float *gamma, const float *beta,
-                            float *running_mean, float *running_var,
-                            float *out, float *mean, float *invstd)
-{
-  const guint channels = layer->in_c;
-  const gsize s = (gsize) layer->in_h * layer->in_w;
-  const gsize count = (gsize) batch * s;
+/* Everything one call works on; threads take ranges of channels (or of
+ * whole planes, at inference). */
+typedef struct {
+  const NnLayer *layer;
+  guint          batch;
+  const float   *in, *dout, *gamma, *beta;
+  float         *running_mean, *running_var;
+  const float   *mean_in, *invstd_in;
+  float         *out, *mean, *invstd, *dgamma, *dbeta;
+} Batchnorm;
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
-                         if (count * channels >= NN_PARALLEL_MIN_WORK)
-  for (guint c = 0; c < channels; c++)
+static guint
+batchnorm_threads (const NnLayer *layer, guint batch)
+{
+  gsize work = (gsize) batch * layer->in_c * layer->in_h * layer->in_w;
+
+  return work >= NN_PARALLEL_MIN_WORK ? (guint) nn_get_threads () : 1;
+}
+
+static void
+forward_train_range (gpointer data, gsize first, gsize last)
+{
+  const Batchnorm *j = data;
+  const guint channels = j->layer->in_c, batch = j->batch;
+  const gsize s = (gsize) j->layer->in_h * j->layer->in_w;
+  const gsize count = (gsize) batch * s;
+  const float *in = j->in, *gamma = j->gamma, *beta = j->beta;
+  float *out = j->out, *mean = j->mean, *invstd = j->invstd;
+  float *running_mean = j->running_mean, *running_var = j->running_var;
+
+  for (gsize c = first; c < last; c++)
     {
       double sums[LANES] = { 0 }, squares[LANES] = { 0 }, mu, var;
       float m, r;
@@ -116,23 +135,34 @@ nn_batchnorm_forward_train (const NnLayer *layer, guint batch,
 }
 
 void
-nn_batchnorm_forward_infer (const NnLayer *layer, guint batch,
+nn_batchnorm_forward_train (const NnLayer *layer, guint batch,
                             const float *in, const float *gamma, const float *beta,
-                            const float *running_mean, const float *running_var,
-                            float *out)
+                            float *running_mean, float *running_var,
+                            float *out, float *mean, float *invstd)
 {
-  const guint channels = layer->in_c;
-  const gsize s = (gsize) layer->in_h * layer->in_w;
+  Batchnorm j = { layer, batch, in, NULL, gamma, beta, running_mean, running_var,
+                  NULL, NULL, out, mean, invstd, NULL, NULL };
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) collapse (2) \
-                         if ((gsize) batch * channels * s >= NN_PARALLEL_MIN_WORK)
-  for (guint b = 0; b < batch; b++)
-    for (guint c = 0; c < channels; c++)
+  nn_team_for (layer->in_c, batchnorm_threads (layer, batch), forward_train_range, &j);
+}
+
+/* Planes [first, last): plane p is image p / C, channel p % C. */
+static void
+forward_infer_range (gpointer data, gsize first, gsize last)
+{
+  const Batchnorm *j = data;
+  const guint channels = j->layer->in_c;
+  const gsize s = (gsize) j->layer->in_h * j->layer->in_w;
+  const float *gamma = j->gamma, *beta = j->beta;
+  const float *running_mean = j->running_mean, *running_var = j->running_var;
+
+  for (gsize p = first; p < last; p++)
       {
+        const gsize c = p % channels;
         const float scale = gamma[c] / sqrtf (running_var[c] + NN_BATCHNORM_EPS);
         const float shift = beta[c] - running_mean[c] * scale;
-        const float *x = in + ((gsize) b * channels + c) * s;
-        float *y = out + ((gsize) b * channels + c) * s;
+        const float *x = j->in + p * s;
+        float *y = j->out + p * s;
 
         for (gsize i = 0; i < s; i++)
           y[i] = x[i] * scale + shift;
@@ -140,18 +170,30 @@ nn_batchnorm_forward_infer (const NnLayer *layer, guint batch,
 }
 
 void
-nn_batchnorm_backward (const NnLayer *layer, guint batch,
-                       const float *in, const float *dout, const float *gamma,
-                       const float *mean, const float *invstd,
-                       float *dgamma, float *dbeta, float *din)
+nn_batchnorm_forward_infer (const NnLayer *layer, guint batch,
+                            const float *in, const float *gamma, const float *beta,
+                            const float *running_mean, const float *running_var,
+                            float *out)
 {
-  const guint channels = layer->in_c;
-  const gsize s = (gsize) layer->in_h * layer->in_w;
-  const gsize count = (gsize) batch * s;
+  Batchnorm j = { layer, batch, in, NULL, gamma, beta, (float *) running_mean,
+                  (float *) running_var, NULL, NULL, out, NULL, NULL, NULL, NULL };
 
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
-                         if (count * channels >= NN_PARALLEL_MIN_WORK)
-  for (guint c = 0; c < channels; c++)
+  nn_team_for ((gsize) batch * layer->in_c, batchnorm_threads (layer, batch),
+               forward_infer_range, &j);
+}
+
+static void
+backward_range (gpointer data, gsize first, gsize last)
+{
+  const Batchnorm *j = data;
+  const guint channels = j->layer->in_c, batch = j->batch;
+  const gsize s = (gsize) j->layer->in_h * j->layer->in_w;
+  const gsize count = (gsize) batch * s;
+  const float *in = j->in, *dout = j->dout, *gamma = j->gamma;
+  const float *mean = j->mean_in, *invstd = j->invstd_in;
+  float *dgamma = j->dgamma, *dbeta = j->dbeta, *din = j->out;
+
+  for (gsize c = first; c < last; c++)
     {
       const float m = mean[c], r = invstd[c];
       double dy_lanes[LANES] = { 0 }, dy_xhat_lanes[LANES] = { 0 }, sum_dy, sum_dy_xhat;
@@ -181,4 +223,16 @@ nn_batchnorm_backward (const NnLayer *layer, guint batch,
             dx[i] = scale * (dy[i] - mean_dy - (x[i] - m) * r * mean_dy_xhat);
         }
     }
+}
+
+void
+nn_batchnorm_backward (const NnLayer *layer, guint batch,
+                       const float *in, const float *dout, const float *gamma,
+                       const float *mean, const float *invstd,
+                       float *dgamma, float *dbeta, float *din)
+{
+  Batchnorm j = { layer, batch, in, dout, gamma, NULL, NULL, NULL, mean, invstd,
+                  din, NULL, NULL, dgamma, dbeta };
+
+  nn_team_for (layer->in_c, batchnorm_threads (layer, batch), backward_range, &j);
 }

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "nn-private.h"
+#include "nn-team.h"
 #include "nn-tile.h"
 
 /* Images per planar weight-gradient pass: their unrolled copies stay in
@@ -115,7 +116,8 @@ plan_conv (const NnLayer *layer, ConvPlan *p)
   at += p->grad_size;
   p->din_at = at;
   backward_end = at + align_floats ((gsize) p->h * p->w * p->c_pad);
-  p->share = MAX (forward_end, backward_end);
+  /* nn_conv_pack_backward transposes one output channel's weights here. */
+  p->share = MAX (MAX (forward_end, backward_end), align_floats (p->kk * p->c_pad));
 }
 
 gsize
@@ -235,57 +237,68 @@ to_planar (const float *src, guint channels, guint h, guint w, guint stride,
 }
 
 /* Weights [o][c][ky][kx] as B for channels-last tiles: [ky][kx][c][o_pad].
- * The loops are shared with the threads of an enclosing parallel region,
- * if there is one. */
+ * The threads of @me's job share the work (by input channel) and meet
+ * when it is done. Two passes of vector copies: a transpose to
+ * [c][ky][kx][o] in the space of the flipped weights, which forward
+ * passes do not use, then whole rows into their (ky, kx, c) order. */
 void
-nn_conv_pack_forward (const NnLayer *layer, const float *weight, float *packed)
+nn_conv_pack_forward (const NnTeamMember *me, const NnLayer *layer, const float *weight,
+                      float *packed)
 {
+  gsize first, last;
+  float *transposed;
   ConvPlan p;
 
   plan_conv (layer, &p);
   if (p.planar)
     return;
-#pragma omp for schedule (static)
-  for (gsize r = 0; r < p.ckk; r++)
+  transposed = packed + p.packed_size;
+  nn_team_split (me, p.c, &first, &last);
+  if (first < last)
     {
-      guint ky = (guint) (r / ((gsize) p.k * p.c));
-      guint kx = (guint) (r / p.c % p.k);
-      guint c = (guint) (r % p.c);
-      float *row = packed + r * p.o_pad;
-      guint o;
+      nn_transpose (weight + first * p.kk, p.ckk, p.o, (guint) ((last - first) * p.kk),
+                    transposed + first * p.kk * p.o_pad, p.o_pad);
+      for (gsize c = first; c < last; c++)
+        for (gsize kpos = 0; kpos < p.kk; kpos++)
+          {
+            float *row = packed + (kpos * p.c + c) * p.o_pad;
 
-      for (o = 0; o < p.o; o++)
-        row[o] = weight[(gsize) o * p.ckk + c * p.kk + ky * p.k + kx];
-      for (; o < p.o_pad; o++)
-        row[o] = 0.0f;
+            nn_copy_block (transposed + (c * p.kk + kpos) * p.o_pad, 0, 1, p.o, row, 0);
+            memset (row + p.o, 0, (p.o_pad - p.o) * sizeof (float));
+          }
     }
+  nn_team_barrier (me);
 }
 
 /* The weights for the input gradient, after the forward ones:
  * [ky][kx][o_pad][c_pad] holding W[o][c][k-1-ky][k-1-kx], zero past O or
- * C. */
+ * C; shared by output channel, each one's [c][ky][kx] transposed through
+ * @share. */
 void
-nn_conv_pack_backward (const NnLayer *layer, const float *weight, float *packed)
+nn_conv_pack_backward (const NnTeamMember *me, const NnLayer *layer, const float *weight,
+                       float *packed, float *share)
 {
+  float *flipped, *transposed = share;
+  gsize first, last;
   ConvPlan p;
-  float *flipped;
 
   plan_conv (layer, &p);
   flipped = packed + p.packed_size;
-#pragma omp for schedule (static)
-  for (gsize r = 0; r < p.kk * p.o_pad; r++)
+  nn_team_split (me, p.o_pad, &first, &last);
+  for (gsize o = first; o < last; o++)
     {
-      guint o = (guint) (r % p.o_pad);
-      gsize kpos = r / p.o_pad;
-      guint ky = p.k - 1 - (guint) (kpos / p.k), kx = p.k - 1 - (guint) (kpos % p.k);
-      float *row = flipped + r * p.c_pad;
-      guint c;
+      if (o < p.o)
+        nn_transpose (weight + o * p.ckk, p.kk, p.c, (guint) p.kk, transposed, p.c_pad);
+      for (gsize kpos = 0; kpos < p.kk; kpos++)
+        {
+          float *row = flipped + ((p.kk - 1 - kpos) * p.o_pad + o) * p.c_pad;
+          guint valid = o < p.o ? p.c : 0;
 
-      for (c = 0; c < p.c && o < p.o; c++)
-        row[c] = weight[(gsize) o * p.ckk + c * p.kk + ky * p.k + kx];
-      for (; c < p.c_pad; c++)
-        row[c] = 0.0f;
+          nn_copy_block (transposed + kpos * p.c_pad, 0, 1, valid, row, 0);
+          memset (row + valid, 0, (p.c_pad - valid) * sizeof (float));
+        }
     }
+  nn_team_barrier (me);
 }
 
 /* ---- Forward ------------------------------------------------------------- */
@@ -366,46 +379,56 @@ nn_conv_forward_rows (const NnLayer *layer, const float *in, const float *weight
   forward_rows (&p, in, weight, packed, bias, relu, out, share, y0, y1);
 }
 
+typedef struct {
+  const NnLayer *layer;
+  ConvPlan       plan;
+  guint          batch;
+  const float   *in, *weight, *bias;
+  float         *out, *packed, *shares;
+  gsize          partial_size;
+  float         *partials, *dweight, *dbias;
+  const float   *dout;
+  float         *din;
+  gboolean       relu;
+  NnTeamCounter  next;
+} ConvJob;
+
+static void
+forward_work (const NnTeamMember *me, gpointer data)
+{
+  ConvJob *job = data;
+  const ConvPlan *p = &job->plan;
+  const gsize in_size = nn_layer_in_size (job->layer), out_size = nn_layer_out_size (job->layer);
+  float *share = job->shares + me->index * p->share;
+  guint b;
+
+  nn_conv_pack_forward (me, job->layer, job->weight, job->packed);
+  while (nn_team_take (&job->next, job->batch, &b))
+    forward_rows (p, job->in + b * in_size, job->weight, job->packed, job->bias, job->relu,
+                  job->out + b * out_size, share, 0, p->oh);
+}
+
 void
 nn_conv_forward_full (const NnLayer *layer, guint batch,
                       const float *in, const float *weight, const float *bias,
                       float *out, float *scratch, guint n_scratch, gboolean relu)
 {
-  const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
-  const double work = (double) batch * out_size * layer->in_c * layer->kernel * layer->kernel;
-  int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
-  float *packed = scratch, *shares;
-  ConvPlan p;
+  const double work = (double) batch * nn_layer_out_size (layer) * layer->in_c
+                      * layer->kernel * layer->kernel;
+  ConvJob job = { 0 };
 
-  plan_conv (layer, &p);
-  shares = scratch + p.packed_size + p.flipped_size;
-  if (work < NN_PARALLEL_MIN_WORK)
-    n_threads = 1;
-
-#pragma omp parallel num_threads (n_threads)
-  {
-    int t = nn_thread_index (), n = nn_thread_count ();
-
-    nn_conv_pack_forward (layer, weight, packed);
-    /* Fewer images than threads (a drawing being recognised): each thread
-     * takes rows of every image instead, which gives the same numbers. */
-    if ((int) batch < n)
-      for (guint b = 0; b < batch; b++)
-        {
-          guint y0 = p.oh * t / n, y1 = p.oh * (t + 1) / n;
-
-          if (y0 < y1)
-            forward_rows (&p, in + b * in_size, weight, packed, bias, relu,
-                          out + b * out_size, shares + t * p.share, y0, y1);
-        }
-    else
-      {
-#pragma omp for schedule (dynamic, 1)
-        for (guint b = 0; b < batch; b++)
-          forward_rows (&p, in + b * in_size, weight, packed, bias, relu, out + b * out_size,
-                        shares + t * p.share, 0, p.oh);
-      }
-  }
+  job.layer = layer;
+  plan_conv (layer, &job.plan);
+  job.batch = batch;
+  job.in = in;
+  job.weight = weight;
+  job.bias = bias;
+  job.out = out;
+  job.relu = relu;
+  job.packed = scratch;
+  job.shares = scratch + job.plan.packed_size + job.plan.flipped_size;
+  /* Whole images to each thread (see run_threads() in nn-forward.c). */
+  nn_team_run (work < NN_PARALLEL_MIN_WORK ? 1 : MIN (n_scratch, batch), forward_work, &job);
 }
 
 void
@@ -593,23 +616,22 @@ nn_conv_backward_chunk (const NnLayer *layer, guint batch, guint chunk,
 }
 
 /* The chunks' partial sums added into @dweight and @dbias, in chunk order
- * whoever computed them; shared with the threads of an enclosing parallel
- * region, if there is one. */
+ * whoever computed them; the threads of @me's job share the work. */
 void
-nn_conv_reduce (const NnLayer *layer, guint batch, float *partials,
+nn_conv_reduce (const NnTeamMember *me, const NnLayer *layer, guint batch, float *partials,
                 float *dweight, float *dbias)
 {
   const guint n_chunks = nn_chunk_count (batch);
   const gsize partial_size = nn_conv_partials_size (layer);
-  gsize dw_size;
+  gsize dw_size, first, last;
   ConvPlan p;
 
   plan_conv (layer, &p);
   dw_size = partial_size - p.o_pad;
 
   /* First into the first chunk's sums... */
-#pragma omp for schedule (static)
-  for (gsize i0 = 0; i0 < partial_size; i0 += 1024)
+  nn_team_split (me, (partial_size + 1023) / 1024, &first, &last);
+  for (gsize i0 = first * 1024; i0 < MIN (last * 1024, partial_size); i0 += 1024)
     for (guint chunk = 1; chunk < n_chunks; chunk++)
       {
         const float *add = partials + chunk * partial_size;
@@ -618,9 +640,11 @@ nn_conv_reduce (const NnLayer *layer, guint batch, float *partials,
           partials[i] += add[i];
       }
 
+  nn_team_barrier (me);
+
   /* ... then into the weights' own layout [o][c][ky][kx]. */
-#pragma omp for schedule (static)
-  for (guint o = 0; o < p.o; o++)
+  nn_team_split (me, p.o, &first, &last);
+  for (gsize o = first; o < last; o++)
     {
       for (gsize r = 0; r < p.ckk; r++)
         {
@@ -631,6 +655,25 @@ nn_conv_reduce (const NnLayer *layer, guint batch, float *partials,
         }
       dbias[o] += partials[dw_size + o];
     }
+  nn_team_barrier (me);
+}
+
+static void
+backward_work (const NnTeamMember *me, gpointer data)
+{
+  ConvJob *job = data;
+  float *share = job->shares + me->index * job->plan.share;
+  guint chunk;
+
+  if (job->din != NULL)
+    nn_conv_pack_backward (me, job->layer, job->weight, job->packed, share);
+  while (nn_team_take (&job->next, nn_chunk_count (job->batch), &chunk))
+    nn_conv_backward_chunk (job->layer, job->batch, chunk, job->in, job->dout,
+                            nn_layer_out_size (job->layer), job->packed,
+                            job->partials + chunk * job->partial_size, job->din,
+                            nn_layer_in_size (job->layer), share);
+  nn_team_barrier (me);
+  nn_conv_reduce (me, job->layer, job->batch, job->partials, job->dweight, job->dbias);
 }
 
 void
@@ -639,30 +682,22 @@ nn_conv_backward (const NnLayer *layer, guint batch,
                   float *dweight, float *dbias, float *din,
                   float *scratch, guint n_scratch, float *partials)
 {
-  const guint n_chunks = nn_chunk_count (batch);
-  const gsize partial_size = nn_conv_partials_size (layer);
   const double work = (double) batch * nn_layer_out_size (layer) * layer->in_c
                       * layer->kernel * layer->kernel;
-  int n_threads = (int) MIN ((guint) nn_get_threads (), n_scratch);
-  float *packed = scratch, *shares;
-  ConvPlan p;
+  ConvJob job = { 0 };
 
-  plan_conv (layer, &p);
-  shares = scratch + p.packed_size + p.flipped_size;
-  if (work < NN_PARALLEL_MIN_WORK)
-    n_threads = 1;
-
-#pragma omp parallel num_threads (n_threads)
-  {
-    float *share = shares + nn_thread_index () * p.share;
-
-    if (din != NULL)
-      nn_conv_pack_backward (layer, weight, packed);
-#pragma omp for schedule (dynamic, 1)
-    for (guint chunk = 0; chunk < n_chunks; chunk++)
-      nn_conv_backward_chunk (layer, batch, chunk, in, dout, nn_layer_out_size (layer), packed,
-                              partials + chunk * partial_size, din, nn_layer_in_size (layer),
-                              share);
-    nn_conv_reduce (layer, batch, partials, dweight, dbias);
-  }
+  job.layer = layer;
+  plan_conv (layer, &job.plan);
+  job.batch = batch;
+  job.in = in;
+  job.weight = weight;
+  job.dout = dout;
+  job.din = din;
+  job.dweight = dweight;
+  job.dbias = dbias;
+  job.partials = partials;
+  job.partial_size = nn_conv_partials_size (layer);
+  job.packed = scratch;
+  job.shares = scratch + job.plan.packed_size + job.plan.flipped_size;
+  nn_team_run (work < NN_PARALLEL_MIN_WORK ? 1 : n_scratch, backward_work, &job);
 }

@@ -14,9 +14,11 @@ nn_dense_forward (const NnLayer *layer, guint batch,
 {
   const gsize n_in = nn_layer_in_size (layer), n_out = layer->units;
 
-  /* out (batch x n_out) = in (batch x n_in) * weight^T */
-  nn_sgemm_threaded (FALSE, TRUE, batch, n_out, n_in,
-                     1.0f, in, n_in, weight, n_in, 0.0f, out, n_out);
+  /* out (batch x n_out) = in (batch x n_in) * weight^T; fewer images than
+   * threads (a drawing being recognised) stay on one, like the layers
+   * before (see run_threads() in nn-forward.c). */
+  ((int) batch < nn_get_threads () ? nn_sgemm : nn_sgemm_threaded)
+    (FALSE, TRUE, batch, n_out, n_in, 1.0f, in, n_in, weight, n_in, 0.0f, out, n_out);
   for (guint b = 0; b < batch; b++)
     for (gsize o = 0; o < n_out; o++)
       out[b * n_out + o] += bias[o];

@@ -7,13 +7,12 @@
  * at different paces (below) must not share buffers.
  *
  * Layers that work on each image alone (convolution, ReLU, pooling,
- * dropout) are run together: a run of them is one parallel region in
- * which each thread takes whole images through every layer of the run
- * (chunks of images, backward), so an image's activations are still in
- * cache from one layer to the next and the threads meet once per run
- * rather than once per layer. A ReLU after a convolution is applied as the
- * convolution stores its output. With fewer images than threads (a drawing
- * being recognised) the threads share each layer of each image instead.
+ * dropout) are run together: a run of them is one job for the threads of
+ * nn-team.h, in which each thread takes whole images through every layer
+ * of the run (chunks of images, backward), so an image's activations are
+ * still in cache from one layer to the next and the threads meet once per
+ * run rather than once per layer. A ReLU after a convolution is applied as the
+ * convolution stores its output.
  */
 #include <string.h>
 
@@ -210,12 +209,10 @@ run_work (const NnModel *model, guint first, guint last, guint batch)
   return work;
 }
 
-/* Part @part of @parts of layer @i on image @b (the whole image when
- * @parts is 1). Returns the layers done: 2 when a ReLU was fused. */
+/* Layer @i on image @b. Returns the layers done: 2 when a ReLU was fused. */
 static guint
-forward_image_part (NnModel *model, NnWorkspace *ws, guint i, guint last, guint b,
-                    gboolean training, guint64 dropout_seed, float *share,
-                    guint part, guint parts)
+forward_image (NnModel *model, NnWorkspace *ws, guint i, guint last, guint b,
+               gboolean training, guint64 dropout_seed, float *share)
 {
   const NnLayer *layer = &model->layers[i];
   const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
@@ -231,21 +228,19 @@ forward_image_part (NnModel *model, NnWorkspace *ws, guint i, guint last, guint 
 
         nn_conv_forward_rows (layer, in, params, ws->packed[i],
                               params + nn_layer_weight_size (layer), relu, out, share,
-                              layer->out_h * part / parts, layer->out_h * (part + 1) / parts);
+                              0, layer->out_h);
         return relu ? 2 : 1;
       }
     case NN_LAYER_MAXPOOL:
       nn_maxpool_forward_planes (layer, layer_input (ws, i), ws->out[i],
                                  training ? ws->argmax[i] : NULL,
-                                 (gsize) b * layer->in_c + layer->in_c * part / parts,
-                                 (gsize) b * layer->in_c + layer->in_c * (part + 1) / parts);
+                                 (gsize) b * layer->in_c, (gsize) (b + 1) * layer->in_c);
       return 1;
     case NN_LAYER_RELU:
-      nn_relu_forward_serial (out_size * (part + 1) / parts - out_size * part / parts,
-                              in + out_size * part / parts, out + out_size * part / parts);
+      nn_relu_forward_serial (out_size, in, out);
       return 1;
     case NN_LAYER_DROPOUT:
-      if (training && layer->rate > 0.0f && part == 0)
+      if (training && layer->rate > 0.0f)
         nn_dropout_forward_image (out_size, b, layer->rate, nn_seed_mix (dropout_seed, i),
                                   in, out, ws->mask[i] + b * out_size);
       return 1;
@@ -254,42 +249,57 @@ forward_image_part (NnModel *model, NnWorkspace *ws, guint i, guint last, guint 
     }
 }
 
+typedef struct {
+  NnModel      *model;
+  NnWorkspace  *ws;
+  guint         first, last, batch;
+  gboolean      training;
+  guint64       dropout_seed;
+  float        *grads;
+  NnTeamCounter next;
+} RunJob;
+
+/* Threads for a run: whole images to each, so no more than there are
+ * images. One image is never split between threads: on a desktop shared
+ * with other programs, threads that meet after every layer of a
+ * ~100-microsecond prediction wait for each other longer than the work
+ * they share, and a single thread answers in time. */
+static guint
+run_threads (const NnModel *model, const NnWorkspace *ws, guint first, guint last,
+             guint batch, double factor)
+{
+  if (factor * run_work (model, first, last, batch) < 4.0 * NN_PARALLEL_MIN_WORK)
+    return 1;
+  return MIN (ws->n_scratch, batch);
+}
+
+static void
+forward_run_work (const NnTeamMember *me, gpointer data)
+{
+  RunJob *job = data;
+  NnModel *model = job->model;
+  NnWorkspace *ws = job->ws;
+  float *share = ws->scratch + me->index * ws->share_size;
+  guint b;
+
+  for (guint i = job->first; i < job->last; i++)
+    if (model->layers[i].kind == NN_LAYER_CONV)
+      nn_conv_pack_forward (me, &model->layers[i], model->params + model->layers[i].param_offset,
+                            ws->packed[i]);
+
+  while (nn_team_take (&job->next, job->batch, &b))
+    for (guint i = job->first; i < job->last;)
+      i += forward_image (model, ws, i, job->last, b, job->training, job->dropout_seed, share);
+}
+
 /* Layers [first, last), all per image, on @batch images. */
 static void
 forward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
              gboolean training, guint64 dropout_seed)
 {
-  int n_threads = (int) MIN ((guint) nn_get_threads (), ws->n_scratch);
+  RunJob job = { model, ws, first, last, batch, training, dropout_seed, NULL, { 0 } };
 
-  if (run_work (model, first, last, batch) < 4.0 * NN_PARALLEL_MIN_WORK)
-    n_threads = 1;
-
-#pragma omp parallel num_threads (n_threads)
-  {
-    int t = nn_thread_index (), n = nn_thread_count ();
-    float *share = ws->scratch + t * ws->share_size;
-
-    for (guint i = first; i < last; i++)
-      if (model->layers[i].kind == NN_LAYER_CONV)
-        nn_conv_pack_forward (&model->layers[i], model->params + model->layers[i].param_offset,
-                              ws->packed[i]);
-
-    if ((int) batch >= n)
-      {
-#pragma omp for schedule (dynamic, 1)
-        for (guint b = 0; b < batch; b++)
-          for (guint i = first; i < last;)
-            i += forward_image_part (model, ws, i, last, b, training, dropout_seed, share, 0, 1);
-      }
-    else
-      for (guint b = 0; b < batch; b++)
-        for (guint i = first; i < last;)
-          {
-            i += forward_image_part (model, ws, i, last, b, training, dropout_seed, share,
-                                     (guint) t, (guint) n);
-#pragma omp barrier
-          }
-  }
+  nn_team_run (run_threads (model, ws, first, last, batch, 1.0), forward_run_work, &job);
 }
 
 /* One layer that works on the whole batch at once. */
@@ -394,41 +404,44 @@ backward_chunk (NnModel *model, NnWorkspace *ws, guint i, guint batch, guint chu
     }
 }
 
+static void
+backward_run_work (const NnTeamMember *me, gpointer data)
+{
+  RunJob *job = data;
+  NnModel *model = job->model;
+  NnWorkspace *ws = job->ws;
+  float *share = ws->scratch + me->index * ws->share_size;
+  guint chunk;
+
+  for (guint i = job->first; i < job->last; i++)
+    if (model->layers[i].kind == NN_LAYER_CONV && ws->dins[i] != NULL)
+      nn_conv_pack_backward (me, &model->layers[i], model->params + model->layers[i].param_offset,
+                             ws->packed[i], share);
+
+  while (nn_team_take (&job->next, nn_chunk_count (job->batch), &chunk))
+    for (guint i = job->last; i-- > job->first;)
+      backward_chunk (model, ws, i, job->batch, chunk, share);
+  nn_team_barrier (me);
+
+  for (guint i = job->first; i < job->last; i++)
+    if (model->layers[i].kind == NN_LAYER_CONV)
+      {
+        const NnLayer *layer = &model->layers[i];
+        float *dparams = job->grads + layer->param_offset;
+
+        nn_conv_reduce (me, layer, job->batch, ws->conv_partials[i], dparams,
+                        dparams + nn_layer_weight_size (layer));
+      }
+}
+
 /* Layers [first, last), all per image, backward. */
 static void
 backward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
               float *grads)
 {
-  const guint n_chunks = nn_chunk_count (batch);
-  int n_threads = (int) MIN ((guint) nn_get_threads (), ws->n_scratch);
+  RunJob job = { model, ws, first, last, batch, TRUE, 0, grads, { 0 } };
 
-  if (2.0 * run_work (model, first, last, batch) < 4.0 * NN_PARALLEL_MIN_WORK)
-    n_threads = 1;
-
-#pragma omp parallel num_threads (n_threads)
-  {
-    float *share = ws->scratch + nn_thread_index () * ws->share_size;
-
-    for (guint i = first; i < last; i++)
-      if (model->layers[i].kind == NN_LAYER_CONV && ws->dins[i] != NULL)
-        nn_conv_pack_backward (&model->layers[i], model->params + model->layers[i].param_offset,
-                               ws->packed[i]);
-
-#pragma omp for schedule (dynamic, 1)
-    for (guint chunk = 0; chunk < n_chunks; chunk++)
-      for (guint i = last; i-- > first;)
-        backward_chunk (model, ws, i, batch, chunk, share);
-
-    for (guint i = first; i < last; i++)
-      if (model->layers[i].kind == NN_LAYER_CONV)
-        {
-          const NnLayer *layer = &model->layers[i];
-          float *dparams = grads + layer->param_offset;
-
-          nn_conv_reduce (layer, batch, ws->conv_partials[i], dparams,
-                          dparams + nn_layer_weight_size (layer));
-        }
-  }
+  nn_team_run (run_threads (model, ws, first, last, batch, 2.0), backward_run_work, &job);
 }
 
 /* One layer that works on the whole batch at once, backward. */

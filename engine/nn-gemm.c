@@ -17,6 +17,7 @@
 
 #include "nn-gemm.h"
 #include "nn-private.h"
+#include "nn-team.h"
 #include "nn-tile.h"
 
 #define KC 256     /* steps of k per block */
@@ -198,8 +199,36 @@ nn_sgemm (gboolean trans_a, gboolean trans_b,
     gemm_broadcast (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-/* Below this many multiply-adds a parallel region costs more than it saves. */
+/* Below this many multiply-adds a parallel job costs more than it saves. */
 #define THREADED_MIN_WORK (1 << 18)
+
+typedef struct {
+  gboolean     trans_a, trans_b, split_columns;
+  gsize        m, n, k, unit;
+  float        alpha, beta;
+  const float *a, *b;
+  gsize        lda, ldb, ldc;
+  float       *c;
+} GemmJob;
+
+static void
+gemm_range (gpointer data, gsize first_part, gsize last_part)
+{
+  const GemmJob *j = data;
+  gsize first = first_part * j->unit;
+  gsize last = MIN (last_part * j->unit, j->split_columns ? j->n : j->m);
+
+  if (first >= last)
+    return;
+  if (j->split_columns)
+    nn_sgemm (j->trans_a, j->trans_b, j->m, last - first, j->k, j->alpha, j->a, j->lda,
+              j->trans_b ? j->b + first * j->ldb : j->b + first, j->ldb,
+              j->beta, j->c + first, j->ldc);
+  else
+    nn_sgemm (j->trans_a, j->trans_b, last - first, j->n, j->k, j->alpha,
+              j->trans_a ? j->a + first : j->a + first * j->lda, j->lda, j->b, j->ldb,
+              j->beta, j->c + first * j->ldc, j->ldc);
+}
 
 void
 nn_sgemm_threaded (gboolean trans_a, gboolean trans_b,
@@ -208,9 +237,9 @@ nn_sgemm_threaded (gboolean trans_a, gboolean trans_b,
                    const float *b, gsize ldb,
                    float beta, float *c, gsize ldc)
 {
-  int n_threads = nn_get_threads ();
-  gboolean split_columns;
-  gsize parts, unit;
+  guint n_threads = (guint) MAX (nn_get_threads (), 1);
+  GemmJob job = { trans_a, trans_b, FALSE, m, n, k, 1, alpha, beta, a, b, lda, ldb, ldc, c };
+  gsize parts;
 
   if (n_threads <= 1 || (double) m * n * k < THREADED_MIN_WORK)
     {
@@ -220,26 +249,8 @@ nn_sgemm_threaded (gboolean trans_a, gboolean trans_b,
 
   /* Columns in whole units when there are enough of them, else rows; any
    * split gives the same numbers. */
-  split_columns = n >= (gsize) n_threads * NN_TILE_UNIT * 2 || n >= m;
-  unit = split_columns ? NN_TILE_UNIT : 1;
-  parts = ((split_columns ? n : m) + unit - 1) / unit;
-  n_threads = (int) MIN ((gsize) n_threads, parts);
-
-#pragma omp parallel for num_threads (n_threads) schedule (static, 1)
-  for (int t = 0; t < n_threads; t++)
-    {
-      gsize first = parts * t / n_threads * unit;
-      gsize last = MIN (parts * (t + 1) / n_threads * unit, split_columns ? n : m);
-
-      if (first >= last)
-        continue;
-      if (split_columns)
-        nn_sgemm (trans_a, trans_b, m, last - first, k, alpha, a, lda,
-                  trans_b ? b + first * ldb : b + first, ldb,
-                  beta, c + first, ldc);
-      else
-        nn_sgemm (trans_a, trans_b, last - first, n, k, alpha,
-                  trans_a ? a + first : a + first * lda, lda, b, ldb,
-                  beta, c + first * ldc, ldc);
-    }
+  job.split_columns = n >= (gsize) n_threads * NN_TILE_UNIT * 2 || n >= m;
+  job.unit = job.split_columns ? NN_TILE_UNIT : 1;
+  parts = ((job.split_columns ? n : m) + job.unit - 1) / job.unit;
+  nn_team_for (parts, n_threads, gemm_range, &job);
 }

@@ -1,7 +1,9 @@
 /* nn-pool.c — 2x2 max-pooling with stride 2.
  *
  * Odd sizes are floored (the last row or column is dropped), as PyTorch's
- * MaxPool2d(2) does. The forward pass remembers which input won each window
+ * MaxPool2d(2) does. Rows go through the vector kernel of nn-tile.c; a row
+ * holding a NaN, or a CPU without one, takes the scalar code below, which
+ * gives the same answers. The forward pass remembers which input won each window
  * so the backward pass routes the gradient there alone. Threads split the
  * work by (image, channel) plane; the plane-range functions serve callers
  * that run layers image by image inside their own parallel region.
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "nn-private.h"
+#include "nn-tile.h"
 
 /* Planes [first, last) of the batch (plane p is image p / C, channel
  * p % C). */
@@ -29,6 +32,9 @@ nn_maxpool_forward_planes (const NnLayer *layer, const float *in, float *out, gi
         {
           const float *r0 = src + (gsize) 2 * oy * w, *r1 = r0 + w;
           float *top_row = dest + (gsize) oy * ow;
+
+          if (nn_maxpool_row (src, w, oy, ow, top_row, winners ? winners + (gsize) oy * ow : NULL))
+            continue;
 
           /* Selects, not branches (the winner is unpredictable), so the
            * loop vectorises; the first maximum in reading order wins ties. */
@@ -75,19 +81,36 @@ nn_maxpool_forward_planes (const NnLayer *layer, const float *in, float *out, gi
     }
 }
 
+typedef struct {
+  const NnLayer *layer;
+  const float   *in;
+  float         *out;
+  gint32        *argmax;
+  const gint32  *winners;
+} PoolJob;
+
+static void
+forward_range (gpointer data, gsize first, gsize last)
+{
+  PoolJob *job = data;
+
+  nn_maxpool_forward_planes (job->layer, job->in, job->out, job->argmax, first, last);
+}
+
+static guint
+pool_threads (const NnLayer *layer, gsize planes)
+{
+  return planes * layer->in_h * layer->in_w >= NN_PARALLEL_MIN_WORK ? (guint) nn_get_threads () : 1;
+}
+
 void
 nn_maxpool_forward (const NnLayer *layer, guint batch,
                     const float *in, float *out, gint32 *argmax)
 {
   const gsize planes = (gsize) batch * layer->in_c;
-  const gsize work = planes * layer->in_h * layer->in_w;
+  PoolJob job = { layer, in, out, argmax, NULL };
 
-#pragma omp parallel num_threads (nn_get_threads ()) if (work >= NN_PARALLEL_MIN_WORK)
-  {
-    int t = nn_thread_index (), n = nn_thread_count ();
-
-    nn_maxpool_forward_planes (layer, in, out, argmax, planes * t / n, planes * (t + 1) / n);
-  }
+  nn_team_for (planes, pool_threads (layer, planes), forward_range, &job);
 }
 
 void
@@ -108,17 +131,20 @@ nn_maxpool_backward_planes (const NnLayer *layer, const float *dout, const gint3
     }
 }
 
+static void
+backward_range (gpointer data, gsize first, gsize last)
+{
+  PoolJob *job = data;
+
+  nn_maxpool_backward_planes (job->layer, job->in, job->winners, job->out, first, last);
+}
+
 void
 nn_maxpool_backward (const NnLayer *layer, guint batch,
                      const float *dout, const gint32 *argmax, float *din)
 {
   const gsize planes = (gsize) batch * layer->in_c;
-  const gsize work = planes * layer->in_h * layer->in_w;
+  PoolJob job = { layer, dout, din, NULL, argmax };
 
-#pragma omp parallel num_threads (nn_get_threads ()) if (work >= NN_PARALLEL_MIN_WORK)
-  {
-    int t = nn_thread_index (), n = nn_thread_count ();
-
-    nn_maxpool_backward_planes (layer, dout, argmax, din, planes * t / n, planes * (t + 1) / n);
-  }
+  nn_team_for (planes, pool_threads (layer, planes), backward_range, &job);
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "nn.h"
+#include "nn-team.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -54,29 +55,6 @@ nn_chunk_count (guint batch)
 #else
 #define NN_INLINE_COPIES
 #endif
-
-/* Which thread of the current parallel region this is (0 outside one):
- * indexes per-thread scratch buffers, never results. */
-static inline int
-nn_thread_index (void)
-{
-#ifdef _OPENMP
-  return omp_get_thread_num ();
-#else
-  return 0;
-#endif
-}
-
-/* How many threads the current parallel region has (1 outside one). */
-static inline int
-nn_thread_count (void)
-{
-#ifdef _OPENMP
-  return omp_get_num_threads ();
-#else
-  return 1;
-#endif
-}
 
 /* ---- Random numbers ---------------------------------------------------- */
 
@@ -162,17 +140,19 @@ void  nn_conv_backward (const NnLayer *layer, guint batch,
                         float *scratch, guint n_scratch, float *partials);
 
 /* The same in pieces, for a caller that runs several layers image by image
- * inside one parallel region (nn-forward.c). @packed holds
+ * in one job of the team (nn-forward.c). @packed holds
  * nn_conv_packed_size() floats of weights prepared for the kernels, made
  * by nn_conv_pack_forward (and nn_conv_pack_backward for input gradients)
  * whenever the weights change; @share is one thread's
- * nn_conv_share_size() floats. The pack and reduce functions share their
- * loops with the threads of an enclosing parallel region (all must call
- * them), or run alone outside one. */
+ * nn_conv_share_size() floats. Every thread of @me's job must call the
+ * pack and reduce functions, which share the work and end at a barrier
+ * (NN_TEAM_SOLO outside a job). */
 gsize nn_conv_packed_size   (const NnLayer *layer);
 gsize nn_conv_share_size    (const NnLayer *layer);
-void  nn_conv_pack_forward  (const NnLayer *layer, const float *weight, float *packed);
-void  nn_conv_pack_backward (const NnLayer *layer, const float *weight, float *packed);
+void  nn_conv_pack_forward  (const NnTeamMember *me, const NnLayer *layer,
+                             const float *weight, float *packed);
+void  nn_conv_pack_backward (const NnTeamMember *me, const NnLayer *layer,
+                             const float *weight, float *packed, float *share);
 /* Output rows [y0, y1) of one image. */
 void  nn_conv_forward_rows  (const NnLayer *layer, const float *in, const float *weight,
                              const float *packed, const float *bias, gboolean relu,
@@ -186,8 +166,8 @@ void  nn_conv_backward_chunk (const NnLayer *layer, guint batch, guint chunk,
                               const float *packed, float *partial,
                               float *din, gsize din_stride, float *share);
 /* Adds every chunk's partial sums to @dweight and @dbias, in chunk order. */
-void  nn_conv_reduce        (const NnLayer *layer, guint batch, float *partials,
-                             float *dweight, float *dbias);
+void  nn_conv_reduce        (const NnTeamMember *me, const NnLayer *layer, guint batch,
+                             float *partials, float *dweight, float *dbias);
 
 /* 2x2 max-pooling, stride 2, floor. @argmax (one per output, may be NULL
  * when not training) records which input won, for the backward pass. */
@@ -370,9 +350,11 @@ struct _NnTrainer {
   double   epoch_seconds;
   double   elapsed_seconds;  /* over the whole run */
 
-  float       *grads;
+  float       *grads;       /* zero between steps */
   float       *opt_m;
   float       *opt_v;
+  NnTensorInfo *pieces;     /* the trainable tensors cut for the optimiser's threads */
+  guint        n_pieces;
   NnWorkspace *workspace;
   guint8      *batch_labels;
 };

@@ -388,6 +388,82 @@ TILE_FN (copy_block) (const float *src, gsize src_stride, guint rows, guint len,
     }
 }
 
+/* ---- 2x2 max-pooling --------------------------------------------------- */
+
+/* Output row @oy of a plane of @w columns: the larger of each pair, then
+ * of the pairs, first in reading order on ties, with where it came from.
+ * Returns FALSE, leaving the row to the caller, when it holds a NaN. */
+static gboolean
+TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out,
+                       gint32 *argmax)
+{
+#if TILE_VW >= 8
+  const float *r0 = src + (gsize) 2 * oy * w, *r1 = r0 + w;
+  const gint32 row_first = (gint32) (2 * oy * w);
+  tveci nan = { 0 };
+
+  for (guint x0 = 0; x0 < ow; x0 += TILE_VW)
+    {
+      const guint n = MIN (TILE_VW, ow - x0);
+      tvec v[4], a, b, c, d, ab, cd, top;
+      tveci lanes, m;
+
+#pragma GCC unroll 2
+      for (int r = 0; r < 2; r++)
+        {
+          const float *row = (r == 0 ? r0 : r1) + 2 * x0;
+
+          v[2 * r] = TILE_FN (load_c) (row, MIN (2 * n, TILE_VW));
+          v[2 * r + 1] = TILE_FN (load_c) (row + TILE_VW, 2 * n > TILE_VW ? 2 * n - TILE_VW : 0);
+        }
+#if TILE_VW == 16
+#define EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+      lanes = (tveci) { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+#else
+#define EVEN 0, 2, 4, 6, 8, 10, 12, 14
+#define ODD 1, 3, 5, 7, 9, 11, 13, 15
+      lanes = (tveci) { 0, 1, 2, 3, 4, 5, 6, 7 };
+#endif
+      a = __builtin_shufflevector (v[0], v[1], EVEN);
+      b = __builtin_shufflevector (v[0], v[1], ODD);
+      c = __builtin_shufflevector (v[2], v[3], EVEN);
+      d = __builtin_shufflevector (v[2], v[3], ODD);
+#undef EVEN
+#undef ODD
+      nan |= (a != a) | (b != b) | (c != c) | (d != d);
+      m = b > a;
+      ab = (tvec) ((m & (tveci) b) | (~m & (tveci) a));
+      m = d > c;
+      cd = (tvec) ((m & (tveci) d) | (~m & (tveci) c));
+      m = cd > ab;
+      top = (tvec) ((m & (tveci) cd) | (~m & (tveci) ab));
+      TILE_FN (store_c) (out + x0, &top, n);
+      if (argmax != NULL)
+        {
+          /* As the scalar rule: the last match from the end wins. */
+          tveci first = row_first + 2 * ((gint32) x0 + lanes);
+          tveci at = first + (gint32) w + 1;
+
+          m = c == top;
+          at = (m & (first + (gint32) w)) | (~m & at);
+          m = b == top;
+          at = (m & (first + 1)) | (~m & at);
+          m = a == top;
+          at = (m & first) | (~m & at);
+          memcpy (argmax + x0, &at, n * sizeof (gint32));
+        }
+    }
+  /* Lanes past the row were loaded as zeros: any NaN is the row's. */
+  for (guint l = 0; l < TILE_VW; l++)
+    if (nan[l])
+      return FALSE;
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
 #undef TILE_DEFINE
 #undef TILE_ENTRY
 #undef DOT_DEFINE

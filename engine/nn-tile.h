@@ -99,6 +99,14 @@ void nn_transpose (const float *src, gsize src_stride, guint rows, guint cols,
 void nn_copy_block (const float *src, gsize src_stride, guint rows, guint len,
                     float *dst, gsize dst_stride);
 
+/* Output row @oy (@ow values) of 2x2 max-pooling over a plane @w floats
+ * wide, into @out, and with @argmax (may be NULL) the index in the plane
+ * each came from, the first in reading order on ties. Returns FALSE when
+ * the row holds a NaN (or the ISA has no vector version): the caller
+ * computes that row itself. */
+gboolean nn_maxpool_row (const float *src, guint w, guint oy, guint ow, float *out,
+                         gint32 *argmax);
+
 /* "avx512", "avx2" or "generic". */
 const char *nn_tile_kernel_name (void);
 

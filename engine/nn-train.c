@@ -18,6 +18,62 @@
 #define STREAM_SHUFFLE 0x73687566666c65ull   /* "shuffle" */
 #define STREAM_DROPOUT 0x64726f706f7574ull   /* "dropout" */
 
+/* The optimiser updates every parameter on its own, so threads can share
+ * the update: each one hands nn_optimizer_step() a view of the model that
+ * lists only its pieces of the trainable tensors. Pieces stay below the
+ * size at which nn_optimizer_step() would start threads of its own. */
+#define OPTIMIZER_PIECE 32768
+
+static void
+cut_pieces (NnTrainer *trainer)
+{
+  const NnModel *model = trainer->model;
+  GArray *pieces = g_array_new (FALSE, TRUE, sizeof (NnTensorInfo));
+
+  for (guint t = 0; t < model->n_tensors; t++)
+    {
+      const NnTensorInfo *info = &model->tensors[t];
+
+      if (!info->trainable)
+        continue;
+      for (gsize at = 0; at < info->n_elements; at += OPTIMIZER_PIECE)
+        {
+          NnTensorInfo piece = *info;
+
+          piece.name = NULL;
+          piece.offset = info->offset + at;
+          piece.n_elements = MIN (OPTIMIZER_PIECE, info->n_elements - at);
+          piece.ndim = 1;
+          piece.shape[0] = (guint) piece.n_elements;
+          g_array_append_val (pieces, piece);
+        }
+    }
+  trainer->n_pieces = pieces->len;
+  trainer->pieces = (NnTensorInfo *) g_array_free (pieces, FALSE);
+}
+
+typedef struct {
+  NnTrainer *trainer;
+  float      learning_rate;
+} StepJob;
+
+static void
+optimizer_range (gpointer data, gsize first, gsize last)
+{
+  StepJob *job = data;
+  NnTrainer *trainer = job->trainer;
+  NnModel view = *trainer->model;
+
+  view.tensors = trainer->pieces + first;
+  view.n_tensors = (guint) (last - first);
+  nn_optimizer_step (&view, &trainer->config, job->learning_rate, trainer->step,
+                     trainer->grads, trainer->opt_m, trainer->opt_v);
+  /* Ready for the next step's gradients, which are added up. */
+  for (gsize i = first; i < last; i++)
+    memset (trainer->grads + trainer->pieces[i].offset, 0,
+            trainer->pieces[i].n_elements * sizeof (float));
+}
+
 static float *
 state_block (gsize n)
 {
@@ -82,6 +138,7 @@ nn_trainer_new_full (NnModel *model, gboolean owns_model,
   if (config->optimizer == NN_OPTIMIZER_ADAM)
     trainer->opt_v = state_block (model->n_params);
   trainer->workspace = nn_workspace_new (model, MIN (config->batch_size, train->count), TRUE);
+  cut_pieces (trainer);
   trainer->batch_labels = g_new (guint8, config->batch_size);
   return trainer;
 }
@@ -108,6 +165,7 @@ nn_trainer_free (NnTrainer *trainer)
     g_aligned_free (trainer->opt_v);
   g_free (trainer->order);
   g_free (trainer->batch_labels);
+  g_free (trainer->pieces);
   if (trainer->owns_model)
     nn_model_free (trainer->model);
   g_free (trainer);
@@ -136,34 +194,47 @@ nn_trainer_get_model (NnTrainer *trainer)
 
 /* ---- One batch --------------------------------------------------------- */
 
-/* The batch's images as floats (distorted when augmenting) and its labels. */
+typedef struct {
+  NnTrainer      *trainer;
+  guint           start;
+  NnAugmentParams params;
+} BatchJob;
+
 static void
-assemble_batch (NnTrainer *trainer, guint start, guint count)
+assemble_range (gpointer data, gsize first, gsize last)
 {
+  BatchJob *job = data;
+  NnTrainer *trainer = job->trainer;
   const NnDataset *train = trainer->train;
   const NnTrainConfig *config = &trainer->config;
-  float *input = trainer->workspace->input;
-  NnAugmentParams params;
 
-  if (config->augment)
-    nn_augment_params_default (&params);
-
-  /* Distorting an image is slow enough to share; converting one is not. */
-#pragma omp parallel for num_threads (nn_get_threads ()) schedule (static) \
-                         if (config->augment || count * NN_IMAGE_PIXELS >= NN_PARALLEL_MIN_WORK)
-  for (guint i = 0; i < count; i++)
+  for (gsize i = first; i < last; i++)
     {
-      guint index = trainer->order[start + i];
+      guint index = trainer->order[job->start + i];
       const guint8 *bytes = train->images + (gsize) index * NN_IMAGE_PIXELS;
-      float *dest = input + (gsize) i * NN_IMAGE_PIXELS;
+      float *dest = trainer->workspace->input + i * NN_IMAGE_PIXELS;
 
       if (config->augment)
-        nn_augment_image (&params, nn_augment_seed (config->seed, trainer->epoch, index),
+        nn_augment_image (&job->params, nn_augment_seed (config->seed, trainer->epoch, index),
                           bytes, dest);
       else
         nn_bytes_to_floats (bytes, NN_IMAGE_PIXELS, dest);
       trainer->batch_labels[i] = train->labels[index];
     }
+}
+
+/* The batch's images as floats (distorted when augmenting) and its labels. */
+static void
+assemble_batch (NnTrainer *trainer, guint start, guint count)
+{
+  BatchJob job = { trainer, start };
+  gboolean share;
+
+  if (trainer->config.augment)
+    nn_augment_params_default (&job.params);
+  /* Distorting an image is slow enough to share; converting one is not. */
+  share = trainer->config.augment || count * NN_IMAGE_PIXELS >= NN_PARALLEL_MIN_WORK;
+  nn_team_for (count, share ? (guint) nn_get_threads () : 1, assemble_range, &job);
 }
 
 typedef struct {
@@ -182,6 +253,7 @@ train_batch (NnTrainer *trainer)
   guint start = trainer->batch * config->batch_size;
   guint64 total_steps = (guint64) config->epochs * trainer->batches_per_epoch;
   BatchResult result = { 0 };
+  StepJob step;
   const float *logits;
 
   result.count = MIN (config->batch_size, trainer->train->count - start);
@@ -194,14 +266,16 @@ train_batch (NnTrainer *trainer)
                                           config->label_smoothing, ws->dlogits,
                                           &result.correct);
 
-  memset (trainer->grads, 0, model->n_params * sizeof (float));
   nn_model_backward (model, ws, result.count, ws->dlogits, trainer->grads);
 
   result.learning_rate = nn_schedule_rate (config->schedule, config->learning_rate,
                                            trainer->step, total_steps);
   trainer->step++;
-  nn_optimizer_step (model, config, result.learning_rate, trainer->step,
-                     trainer->grads, trainer->opt_m, trainer->opt_v);
+  step.trainer = trainer;
+  step.learning_rate = result.learning_rate;
+  nn_team_for (trainer->n_pieces,
+               model->n_params >= NN_PARALLEL_MIN_WORK ? (guint) nn_get_threads () : 1,
+               optimizer_range, &step);
   return result;
 }
 

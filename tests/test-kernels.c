@@ -1,15 +1,15 @@
 /* test-kernels.c — every fast kernel against a naive reference.
  *
- * The register tiles, dot tiles, transposes and copies of nn-tile.c on
- * random shapes (every block size and edge, every mode, bias and ReLU),
- * and the convolution built on them, forward and backward, on every path
- * (planar and channels last, same and valid, kernels of 1 to 7, channel
- * counts that are and are not multiples of 16) against a convolution
- * written out in double precision. Also: nothing outside the output is
- * written; 1 and 2 threads agree bitwise, whether they split a batch or
- * the rows of one image; and the AVX2 and AVX-512 kernels agree bitwise.
- * meson runs this program once per kernel: --kernel avx2|generic sets
- * DIGITLAB_GEMM_KERNEL before anything is computed.
+ * The register tiles, dot tiles, transposes, copies and pooling rows of
+ * nn-tile.c on random shapes (every block size and edge, every mode, bias
+ * and ReLU), and the convolution built on them, forward and backward, on
+ * every path (planar and channels last, same and valid, kernels of 1 to
+ * 7, channel counts that are and are not multiples of 16) against a
+ * convolution written out in double precision. Also: nothing outside the
+ * output is written; 1 and 2 threads agree bitwise; and the AVX2 and
+ * AVX-512 kernels agree bitwise. meson runs this program once per kernel:
+ * --kernel avx2|generic sets DIGITLAB_GEMM_KERNEL before anything is
+ * computed.
  */
 #include "test-util.h"
 
@@ -263,6 +263,64 @@ test_transpose_copy (void)
     }
 }
 
+/* ---- Max-pooling ------------------------------------------------------- */
+
+/* Planes of odd and even sizes, values from a small set (ties) with NaNs
+ * sprinkled in: the first maximum in reading order wins, and the first
+ * NaN of a window, as the scalar rule and PyTorch. */
+static void
+test_maxpool (void)
+{
+  NnRng rng;
+
+  /* Comparing with a NaN raises the invalid flag, as PyTorch's does. */
+#if defined(__GLIBC__) && defined(FE_INVALID)
+  fedisableexcept (FE_INVALID);
+#endif
+  nn_rng_init (&rng, 17);
+  for (guint round = 0; round < 200; round++)
+    {
+      guint c = 1 + nn_rng_below (&rng, 3), h = 2 + nn_rng_below (&rng, 40);
+      guint w = 2 + nn_rng_below (&rng, 40), batch = 1 + nn_rng_below (&rng, 2);
+      NnLayer layer = test_layer (NN_LAYER_MAXPOOL, c, h, w, 0, FALSE, 0);
+      gsize n_in = batch * nn_layer_in_size (&layer), n_out = batch * nn_layer_out_size (&layer);
+      g_autofree float *in = g_new (float, n_in);
+      g_autofree float *out = g_new (float, n_out);
+      g_autofree gint32 *argmax = g_new (gint32, n_out);
+
+      for (gsize i = 0; i < n_in; i++)
+        in[i] = round % 3 == 0 && nn_rng_below (&rng, 50) == 0 ? NAN
+                : (float) nn_rng_below (&rng, 4) - 1.5f;
+      nn_maxpool_forward_planes (&layer, in, out, argmax, 0, batch * c);
+      for (guint p = 0; p < batch * c; p++)
+        for (guint oy = 0; oy < layer.out_h; oy++)
+          for (guint ox = 0; ox < layer.out_w; ox++)
+            {
+              const float *plane = in + (gsize) p * h * w;
+              gint32 at[4] = { (gint32) (2 * oy * w + 2 * ox), (gint32) (2 * oy * w + 2 * ox + 1),
+                               (gint32) ((2 * oy + 1) * w + 2 * ox),
+                               (gint32) ((2 * oy + 1) * w + 2 * ox + 1) };
+              gsize o = ((gsize) p * layer.out_h + oy) * layer.out_w + ox;
+              gint32 best = at[0];
+
+              for (guint i = 0; i < 4; i++)
+                if (isnan (plane[at[i]]))
+                  {
+                    best = at[i];
+                    break;
+                  }
+                else if (!isnan (plane[best]) && plane[at[i]] > plane[best])
+                  best = at[i];
+              g_assert_cmpint (argmax[o], ==, best);
+              if (isnan (plane[best]))
+                g_assert_true (isnan (out[o]));
+              else
+                g_assert_cmpfloat (out[o], ==, plane[best]);
+            }
+    }
+  test_trap_fp_exceptions ();
+}
+
 /* ---- Convolutions ------------------------------------------------------ */
 
 typedef struct {
@@ -474,8 +532,8 @@ test_conv_reference (void)
       }
 }
 
-/* 1 and 2 threads, splitting images or the rows of a single one: the same
- * bits; and no input gradient asked, the same weight gradients. */
+/* 1 and 2 threads: the same bits; and no input gradient asked, the same
+ * weight gradients. */
 static void
 test_conv_threads (void)
 {
@@ -586,6 +644,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/tiles", test_tiles);
   g_test_add_func ("/kernels/dots", test_dots);
   g_test_add_func ("/kernels/transpose-copy", test_transpose_copy);
+  g_test_add_func ("/kernels/maxpool", test_maxpool);
   g_test_add_func ("/kernels/conv/reference", test_conv_reference);
   g_test_add_func ("/kernels/conv/threads", test_conv_threads);
   g_test_add_func ("/kernels/isa-agree", test_isa_agree);
