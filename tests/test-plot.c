@@ -226,6 +226,24 @@ test_log_ticks (void)
       labelled++;
   g_assert_cmpuint (labelled, <=, 4);
   g_assert_cmpuint (labelled, >=, 3);
+
+  /* A short axis over four decades still names two of them, counted from
+   * the top: 1 and 0.01. */
+  {
+    g_autoptr(GArray) tight = NULL;
+    double values[2];
+    guint n = 0;
+
+    min = 0.0003;
+    max = 2.3;
+    tight = digit_plot_log_ticks (&min, &max, 2, TRUE);
+    for (guint i = 0; i < tight->len; i++)
+      if (g_array_index (tight, DigitPlotTick, i).labelled && n < 2)
+        values[n++] = g_array_index (tight, DigitPlotTick, i).value;
+    g_assert_cmpuint (n, ==, 2);
+    g_assert_cmpfloat_with_epsilon (values[0], 0.01, 1e-12);
+    g_assert_cmpfloat_with_epsilon (values[1], 1.0, 1e-12);
+  }
 }
 
 static void

@@ -13,7 +13,8 @@
 
 #include "digit-confusion-view.h"
 
-#define MIN_CELL     22.0
+#define MIN_CELL     14.0     /* the smallest a cell gets */
+#define TEXT_CELL    22.0     /* from this size on, cells show their counts */
 #define MAX_CELL     64.0
 #define GAP          2.0
 #define LABEL_SPACE  28.0
@@ -185,7 +186,7 @@ digit_confusion_view_snapshot (GtkWidget   *widget,
             cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.04);
           cairo_fill (cr);
 
-          if (count > 0 && grid.cell >= MIN_CELL)
+          if (count > 0 && grid.cell >= TEXT_CELL)
             {
               char text[16];
 

@@ -130,8 +130,8 @@ digit_plot_log_ticks (double  *min,
                       gboolean expand)
 {
   GArray *ticks = g_array_new (FALSE, FALSE, sizeof (DigitPlotTick));
-  int first_decade, last_decade, n_decades, decade_stride;
-  gboolean label_125;
+  int first_decade, last_decade, n_decades, n_powers, decade_stride;
+  gboolean label_125, label_5;
 
   g_return_val_if_fail (min != NULL && max != NULL, ticks);
   if (!(*min > 0) || !isfinite (*min))
@@ -153,12 +153,16 @@ digit_plot_log_ticks (double  *min,
   last_decade = (int) floor (log10 (*max) + EPSILON);
   n_decades = last_decade - first_decade + 1;
   max_labels = MAX (max_labels, 2);
-  /* 1, 2 and 5 labelled when they fit; else decades, every one or every
-   * few. */
-  /* With fewer than two decade labels the axis says too little: 2 and 5
-   * are labelled then too. */
-  label_125 = n_decades * 3 <= max_labels || n_decades <= 2;
-  decade_stride = MAX (1, (n_decades + max_labels - 1) / max_labels);
+  /* The powers of ten inside the range are labelled, all of them or every
+   * few counting down from the largest; 2 and 5 as well when there is
+   * room, and 5 when the range holds fewer than two powers of ten. */
+  n_powers = 0;
+  for (int decade = first_decade; decade <= last_decade; decade++)
+    if (pow (10.0, decade) >= *min * (1.0 - EPSILON))
+      n_powers++;
+  label_125 = n_decades * 3 <= max_labels;
+  label_5 = label_125 || n_powers < 2;
+  decade_stride = MAX (1, (n_powers + max_labels - 1) / max_labels);
 
   for (int decade = first_decade; decade <= last_decade; decade++)
     {
@@ -172,9 +176,9 @@ digit_plot_log_ticks (double  *min,
           if (value < *min * (1.0 - EPSILON) || value > *max * (1.0 + EPSILON))
             continue;
           if (m == 1)
-            labelled = (decade - first_decade) % decade_stride == 0;
+            labelled = (last_decade - decade) % decade_stride == 0;
           else
-            labelled = label_125 && (m == 2 || m == 5);
+            labelled = (m == 2 && label_125) || (m == 5 && label_5);
           append_tick (ticks, value, labelled, power);
         }
     }

@@ -33,9 +33,9 @@ GArray *digit_plot_linear_ticks (double  *min,
                                  int      max_labels,
                                  double   min_step,
                                  gboolean expand);
-/* The same on a logarithmic scale; both bounds must be > 0. Decades are
- * labelled, and 2 and 5 within them when there is room; every 1..9 × 10^k
- * gets a grid line. With @expand the bounds go out to the nearest 1, 2 or
+/* The same on a logarithmic scale; both bounds must be > 0. Powers of ten
+ * are labelled (every few when they are many), and 2 and 5 within them
+ * when there is room; every 1..9 × 10^k gets a grid line. With @expand the bounds go out to the nearest 1, 2 or
  * 5 × 10^k. */
 GArray *digit_plot_log_ticks    (double  *min,
                                  double  *max,

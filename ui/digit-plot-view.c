@@ -172,7 +172,8 @@ digit_plot_view_measure (GtkWidget      *widget,
     }
   else
     {
-      *minimum = 140;
+      /* Two plots and the page around them fit the window's smallest size. */
+      *minimum = 80;
       *natural = 260;
     }
 }

@@ -61,6 +61,7 @@ struct _DigitTrainForm
   char                 *loaded_folder;
   GCancellable         *load_cancellable;
   gboolean              loading;
+  gboolean              wanted;        /* shown, or asked for: load the data */
   gboolean              spec_valid;
   gboolean              config_valid;
   GtkNativeDialog      *chooser;
@@ -245,7 +246,8 @@ load_data (DigitTrainForm *self,
 static void
 on_data_set_selected (DigitTrainForm *self)
 {
-  load_data (self, FALSE);
+  if (self->wanted)
+    load_data (self, FALSE);
 }
 
 static void
@@ -595,7 +597,30 @@ digit_train_form_set_settings (DigitTrainForm *self,
     }
   check_spec (self);
   check_config (self);
-  load_data (self, FALSE);
+  /* Loaded when first shown: a session spent drawing never pays for it. */
+  if (self->wanted)
+    load_data (self, FALSE);
+}
+
+static void
+digit_train_form_map (GtkWidget *widget)
+{
+  DigitTrainForm *self = DIGIT_TRAIN_FORM (widget);
+
+  GTK_WIDGET_CLASS (digit_train_form_parent_class)->map (widget);
+  self->wanted = TRUE;
+  if (self->data == NULL && !self->loading)
+    load_data (self, FALSE);
+}
+
+void
+digit_train_form_load_data (DigitTrainForm *self)
+{
+  g_return_if_fail (DIGIT_IS_TRAIN_FORM (self));
+
+  self->wanted = TRUE;
+  if (self->data == NULL && !self->loading)
+    load_data (self, FALSE);
 }
 
 /* ---- Public ----------------------------------------------------------------------- */
@@ -716,6 +741,7 @@ digit_train_form_class_init (DigitTrainFormClass *klass)
   object_class->get_property = digit_train_form_get_property;
   object_class->dispose = digit_train_form_dispose;
   object_class->finalize = digit_train_form_finalize;
+  widget_class->map = digit_train_form_map;
 
   properties[PROP_DATA] =
     g_param_spec_object ("data", NULL, NULL, DIGIT_TYPE_TRAINING_DATA,

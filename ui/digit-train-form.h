@@ -14,10 +14,12 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (DigitTrainForm, digit_train_form, DIGIT, TRAIN_FORM, AdwBin)
 
 GtkWidget         *digit_train_form_new          (void);
-/* Binds every field to @settings (may be NULL: nothing is remembered) and
- * starts loading the chosen data set. */
+/* Binds every field to @settings (may be NULL: nothing is remembered).
+ * The chosen data set is loaded when the form is first shown. */
 void               digit_train_form_set_settings (DigitTrainForm *self,
                                                   GSettings      *settings);
+/* Starts loading the chosen data set now, if it is not loaded or loading. */
+void               digit_train_form_load_data    (DigitTrainForm *self);
 /* The data set, once loaded (else NULL). */
 DigitTrainingData *digit_train_form_get_data     (DigitTrainForm *self);
 gboolean           digit_train_form_is_loading   (DigitTrainForm *self);

@@ -74,6 +74,8 @@ start_training (DigitTrainPage *self)
   data = digit_train_form_get_data (self->form);
   if (data == NULL)
     {
+      /* Started from the keyboard or D-Bus before the page was shown. */
+      digit_train_form_load_data (self->form);
       if (digit_train_form_is_loading (self->form))
         {
           self->start_pending = TRUE;

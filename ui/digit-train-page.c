@@ -94,6 +94,8 @@ describe_next_run (DigitTrainPage *self,
     *details = g_strdup (_("Choose where the MNIST files are, on the left."));
 }
 
+/* A short title (the card shares its line with the buttons) and the
+ * details under it, which start with the run's name. */
 static void
 describe_run (DigitTrainPage *self,
               DigitRun       *run,
@@ -107,25 +109,28 @@ describe_run (DigitTrainPage *self,
   double accuracy = digit_run_get_test_accuracy (run);
   const char *name = digit_run_get_name (run);
   g_autofree char *duration = format_duration (digit_run_get_train_seconds (run));
+  g_autoptr(GString) text = g_string_new (name);
 
   *fraction = CLAMP (progress / MAX (epochs, 1u), 0.0, 1.0);
+  /* Translators: separates the parts of the status line, "Run 1 · ...". */
+#define SEPARATOR _(" · ")
   switch (digit_run_get_state (run))
     {
     case DIGIT_RUN_NEW:
     case DIGIT_RUN_PREPARING:
-      /* Translators: %s is a run's name. */
-      *title = g_strdup_printf (_("%s · Starting"), name);
-      *details = g_strdup_printf (_("Building the model and preparing %'u training images…"),
-                                  digit_run_get_n_train_images (run));
+      *title = g_strdup (_("Starting"));
+      g_string_append (text, SEPARATOR);
+      g_string_append_printf (text, _("Building the model and preparing %'u training images…"),
+                              digit_run_get_n_train_images (run));
       break;
 
     case DIGIT_RUN_TRAINING:
       {
-        guint epoch = batch != NULL ? MIN (batch->epoch + 1, epochs) : digit_run_get_epochs_done (run) + 1;
-        g_autoptr(GString) text = g_string_new (NULL);
+        guint epoch = batch != NULL ? batch->epoch + 1 : digit_run_get_epochs_done (run) + 1;
 
-        /* Translators: a run's name, then the epoch being trained. */
-        *title = g_strdup_printf (_("%s · Epoch %u of %u"), name, MIN (epoch, epochs), epochs);
+        /* Translators: the epoch being trained, "Epoch 2 of 5". */
+        *title = g_strdup_printf (_("Epoch %u of %u"), MIN (epoch, epochs), epochs);
+        g_string_append (text, SEPARATOR);
         if (batch != NULL)
           {
             g_autofree char *left = format_duration (batch->eta_s);
@@ -135,63 +140,70 @@ describe_run (DigitTrainPage *self,
           }
         else
           {
-            g_string_append (text, _("The first batches are on their way…"));
+            g_string_append (text, _("the first batches are on their way…"));
           }
         if (accuracy >= 0)
           {
-            g_string_append (text, " · ");
+            g_string_append (text, SEPARATOR);
             /* Translators: the test accuracy after the last epoch. */
             g_string_append_printf (text, _("test accuracy %.2f%%"), 100.0 * accuracy);
           }
-        *details = g_string_free (g_steal_pointer (&text), FALSE);
       }
       break;
 
     case DIGIT_RUN_PAUSING:
-      *title = g_strdup_printf (_("%s · Pausing"), name);
-      *details = g_strdup (_("The batch in progress finishes first…"));
+      *title = g_strdup (_("Pausing"));
+      g_string_append (text, SEPARATOR);
+      g_string_append (text, _("the batch in progress finishes first…"));
       break;
 
     case DIGIT_RUN_PAUSED:
-      *title = g_strdup_printf (_("%s · Paused"), name);
+      *title = g_strdup (_("Paused"));
+      g_string_append (text, SEPARATOR);
       /* Translators: %.2f is the epochs trained so far, e.g. "1.42 of 5". */
-      *details = g_strdup_printf (_("%.2f of %u epochs trained in %s. Resume carries on exactly where it stopped."),
-                                  progress, epochs, duration);
+      g_string_append_printf (text, _("%.2f of %u epochs trained in %s. Resume carries on exactly where it stopped."),
+                              progress, epochs, duration);
       break;
 
     case DIGIT_RUN_STOPPING:
-      *title = g_strdup_printf (_("%s · Stopping"), name);
-      *details = g_strdup (_("The batch in progress finishes first…"));
+      *title = g_strdup (_("Stopping"));
+      g_string_append (text, SEPARATOR);
+      g_string_append (text, _("the batch in progress finishes first…"));
       break;
 
     case DIGIT_RUN_FINISHED:
-      *title = g_strdup_printf (_("%s · Finished"), name);
+      *title = g_strdup (_("Finished"));
+      g_string_append (text, SEPARATOR);
+      g_string_append_printf (text, ngettext ("%u epoch in %s", "%u epochs in %s", epochs), epochs, duration);
       if (accuracy >= 0)
-        /* Translators: "5 epochs in 4:12 · test accuracy 98.91%" */
-        *details = g_strdup_printf (ngettext ("%u epoch in %s · test accuracy %.2f%%",
-                                              "%u epochs in %s · test accuracy %.2f%%", epochs),
-                                    epochs, duration, 100.0 * accuracy);
-      else
-        *details = g_strdup_printf (ngettext ("%u epoch in %s", "%u epochs in %s", epochs),
-                                    epochs, duration);
+        {
+          g_string_append (text, SEPARATOR);
+          g_string_append_printf (text, _("test accuracy %.2f%%"), 100.0 * accuracy);
+        }
       break;
 
     case DIGIT_RUN_STOPPED:
-      *title = g_strdup_printf (_("%s · Stopped"), name);
+      *title = g_strdup (_("Stopped"));
+      g_string_append (text, SEPARATOR);
+      /* Translators: "after 1.42 of 5 epochs (0:35)" */
+      g_string_append_printf (text, _("after %.2f of %u epochs (%s)"), progress, epochs, duration);
       if (accuracy >= 0)
-        *details = g_strdup_printf (_("Stopped after %.2f of %u epochs (%s) · test accuracy %.2f%%"),
-                                    progress, epochs, duration, 100.0 * accuracy);
-      else
-        *details = g_strdup_printf (_("Stopped after %.2f of %u epochs (%s)"), progress, epochs, duration);
+        {
+          g_string_append (text, SEPARATOR);
+          g_string_append_printf (text, _("test accuracy %.2f%%"), 100.0 * accuracy);
+        }
       break;
 
     case DIGIT_RUN_FAILED:
     default:
-      *title = g_strdup_printf (_("%s · Failed"), name);
-      *details = g_strdup (digit_run_get_error (run) != NULL ? digit_run_get_error (run)->message
+      *title = g_strdup (_("Failed"));
+      g_string_append (text, SEPARATOR);
+      g_string_append (text, digit_run_get_error (run) != NULL ? digit_run_get_error (run)->message
                                                              : _("Training failed."));
       break;
     }
+#undef SEPARATOR
+  *details = g_string_free (g_steal_pointer (&text), FALSE);
 }
 
 static void
