@@ -138,7 +138,8 @@ class Catalogues(unittest.TestCase):
             # Only "N translated messages." when nothing is fuzzy or untranslated.
             if r.returncode != 0 or not re.fullmatch(r"\d+ translated messages?\.", r.stderr.strip()):
                 problems.append(f"{lang}.po: {r.stderr.strip()}")
-        self.assertEqual(problems, [])
+        if problems:
+            self.fail("\n".join(problems))
 
     def test_extraction_is_clean(self):
         self.assertEqual(self.xgettext.returncode, 0, self.xgettext.stderr)
@@ -154,7 +155,8 @@ class Catalogues(unittest.TestCase):
                                capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"))
             if r.returncode != 0:
                 problems.append(f"{lang}.po lacks messages:\n{r.stderr}")
-        self.assertEqual(problems, [], "run `meson compile digitlab-update-po` and translate them")
+        if problems:
+            self.fail("\n".join(problems) + "run `meson compile digitlab-update-po` and translate them")
 
     def test_potfiles_lists_every_file_with_strings(self):
         listed = potfiles()
