@@ -314,6 +314,20 @@ update_results (DigitTrainPage *self)
       }
   }
   gtk_label_set_markup (self->mistakes_label, mistakes->str);
+  {
+    /* Fashion-MNIST's classes are clothes; their names go in the tooltips. */
+    static const char *const fashion[] = {
+      N_("T-shirt"), N_("trouser"), N_("pullover"), N_("dress"), N_("coat"),
+      N_("sandal"), N_("shirt"), N_("sneaker"), N_("bag"), N_("ankle boot"), NULL
+    };
+    const char *names[G_N_ELEMENTS (fashion)] = { NULL };
+    gboolean is_fashion = g_strcmp0 (digit_training_data_get_name (digit_run_get_data (run)),
+                                     "Fashion-MNIST") == 0;
+
+    for (guint i = 0; is_fashion && fashion[i] != NULL; i++)
+      names[i] = _(fashion[i]);
+    digit_confusion_view_set_class_names (self->confusion_view, is_fashion ? names : NULL);
+  }
   digit_confusion_view_set_evaluation (self->confusion_view, evaluation);
   gtk_stack_set_visible_child_name (self->results_content, "matrix");
 }
@@ -348,7 +362,7 @@ setup_plots (DigitTrainPage *self)
   /* Translators: the y axis of the loss plot. */
   digit_plot_set_y_title (self->loss_plot, _("Loss per batch"), NULL);
   digit_plot_set_y_scale (self->loss_plot, DIGIT_PLOT_SCALE_LOG);
-  digit_plot_set_x_min_step (self->loss_plot, 0.5);
+  digit_plot_set_x_min_step (self->loss_plot, 1.0);
   digit_plot_set_x_range_hint (self->loss_plot, 0.0, 1.0);
   digit_plot_set_placeholder (self->loss_plot, _("The loss of every batch appears here as it trains"));
   digit_plot_view_set_plot (self->loss_view, self->loss_plot);
@@ -471,16 +485,41 @@ on_run_checkpoint_failed (DigitRun       *run,
 }
 
 static void
+show_results (AdwToast       *toast,
+              DigitTrainPage *self)
+{
+  gtk_stack_set_visible_child_name (self->results_stack, "results");
+}
+
+static void
 on_run_evaluated (DigitRun       *run,
                   DigitTrainPage *self)
 {
   DigitEvaluation *evaluation = digit_run_get_evaluation (run);
+  GtkWidget *overlay;
 
   digit_train_events_evaluated (digit_run_get_name (run), digit_evaluation_get_accuracy (evaluation),
                                 digit_evaluation_get_n_images (evaluation));
   if (run == self->selected)
     update_results (self);
   update_status (self);
+
+  /* The first evaluation of a run that has just ended is news. */
+  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  if (overlay != NULL && !g_object_get_data (G_OBJECT (run), "digit-announced"))
+    {
+      /* Translators: a run's name, then its test accuracy, "Run 1: 98.91% of the test images read right". */
+      g_autofree char *message = g_strdup_printf (_("%s: %.2f%% of the test images read right"),
+                                                  digit_run_get_name (run),
+                                                  100.0 * digit_evaluation_get_accuracy (evaluation));
+      AdwToast *toast = adw_toast_new (message);
+
+      g_object_set_data (G_OBJECT (run), "digit-announced", GINT_TO_POINTER (TRUE));
+      adw_toast_set_button_label (toast, _("_See Results"));
+      adw_toast_set_timeout (toast, 6);
+      g_signal_connect_object (toast, "button-clicked", G_CALLBACK (show_results), self, 0);
+      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast);
+    }
 }
 
 static void
