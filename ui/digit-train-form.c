@@ -144,6 +144,7 @@ show_data_status (DigitTrainForm *self,
                   const char     *subtitle,
                   gboolean        offer_help)
 {
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->data_status_row), NULL);
   gtk_stack_set_visible_child_name (self->data_status_icon, icon);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->data_status_row), title);
   adw_action_row_set_subtitle (self->data_status_row, subtitle);
@@ -169,11 +170,19 @@ on_data_loaded (GObject      *source,
     {
       g_autofree char *folder = chosen_folder (self);
 
+      gboolean missing = g_error_matches (error, NN_ERROR, NN_ERROR_IDX_MISSING)
+                         || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+
       digit_train_events_data_failed (folder, error->message);
+      /* The engine's message is long and exact; the row says it briefly
+       * and keeps the whole of it in its tooltip. */
       show_data_status (self, "failed",
                         fashion_selected (self) ? _("Fashion-MNIST could not be read")
-                                                : _("MNIST is not in this folder"),
-                        error->message, !fashion_selected (self));
+                        : missing ? _("MNIST is not in this folder")
+                                  : _("The MNIST files could not be read"),
+                        missing ? _("The four MNIST files are not there yet.") : error->message,
+                        !fashion_selected (self));
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->data_status_row), error->message);
       return;
     }
 
@@ -330,7 +339,7 @@ mnist_help_action (GtkWidget  *widget,
   DigitTrainForm *self = DIGIT_TRAIN_FORM (widget);
   g_autofree char *folder = digit_training_data_user_folder ();
   g_autofree char *commands = NULL;
-  GtkWidget *dialog, *label;
+  GtkWidget *dialog, *label, *card;
 
   dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)), _("Getting MNIST"),
                                    _("Digit Lab learns from MNIST, 70,000 handwritten digits in four "
@@ -340,9 +349,10 @@ mnist_help_action (GtkWidget  *widget,
                                      "Mirrors and checksums are listed in docs/mnist.md."));
   commands = g_markup_printf_escaped ("<tt>mkdir -p '%s'\n"
                                       "cd '%s'\n"
+                                      "url=https://ossci-datasets.s3.amazonaws.com/mnist\n"
                                       "for f in train-images-idx3-ubyte train-labels-idx1-ubyte \\\n"
                                       "         t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do\n"
-                                      "  curl -fLO \"https://ossci-datasets.s3.amazonaws.com/mnist/$f.gz\"\n"
+                                      "  curl -fLO \"$url/$f.gz\"\n"
                                       "done</tt>", folder, folder);
   label = gtk_label_new (NULL);
   gtk_label_set_markup (GTK_LABEL (label), commands);
@@ -350,9 +360,15 @@ mnist_help_action (GtkWidget  *widget,
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
   gtk_label_set_xalign (GTK_LABEL (label), 0.0f);
-  gtk_widget_add_css_class (label, "card");
-  gtk_widget_set_margin_top (label, 6);
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), label);
+  gtk_widget_set_margin_top (label, 10);
+  gtk_widget_set_margin_bottom (label, 10);
+  gtk_widget_set_margin_start (label, 12);
+  gtk_widget_set_margin_end (label, 12);
+  card = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  gtk_widget_add_css_class (card, "card");
+  gtk_widget_set_margin_top (card, 6);
+  gtk_box_append (GTK_BOX (card), label);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), card);
 
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
                                     "close", _("_Close"),
