@@ -17,8 +17,8 @@
  *    classic unrolled matrix is small (25 rows for a 5x5 kernel on one
  *    channel), so it is made, and a tile is output channels (weights as
  *    stored, broadcast) x positions, written straight into the planar
- *    output; the weight gradient is dot tiles of the output gradient
- *    against the unrolled rows.
+ *    output; the weight gradient broadcasts the unrolled rows against the
+ *    output gradient transposed to channels last, a long sum per tile.
  *
  * Threads own what they write: images (or rows of one image) in the
  * forward pass; fixed chunks of the batch, each with its own weight
@@ -30,10 +30,6 @@
 #include "nn-private.h"
 #include "nn-team.h"
 #include "nn-tile.h"
-
-/* Images per planar weight-gradient pass: their unrolled copies stay in
- * L2, and the dot tiles reduce once per pass. */
-#define PLANAR_GROUP 4
 
 /* Layers with fewer input channels than this are computed planar. */
 #define PLANAR_MAX_CHANNELS 4
@@ -56,7 +52,8 @@ typedef struct {
 
   /* Each thread's scratch, in floats from the start of its share: */
   gsize  padded_at, padded_size;     /* planar: padded input [c][y][x] */
-  gsize  cols_at, cols_size;         /* planar: unrolled [c][ky][kx][y][x], per image */
+  gsize  cols_at, cols_size;         /* planar: unrolled [ky][kx][c][y][x] */
+  gsize  grad_t_at;                  /* planar: output gradient [y][x][o_pad] */
   gsize  image_at, image_size;       /* CL: padded input [y][x][c] */
   gsize  out_at;                     /* CL: output rows [y][x][o_pad] */
   gsize  grad_at, grad_size;         /* CL: padded output gradient [y][x][o_pad] */
@@ -102,10 +99,12 @@ plan_conv (const NnLayer *layer, ConvPlan *p)
   p->flipped_size = align_floats (p->kk * p->o_pad * p->c_pad);
   p->padded_size = align_floats ((gsize) p->c * p->hp * p->wp);
   p->padded_at = at;
-  p->cols_size = align_floats (p->ckk * p->oh * p->ow + SLACK);
+  /* One more row than the weights: ones, for the bias gradient. */
+  p->cols_size = align_floats ((p->ckk + 1) * nn_tile_round_up ((gsize) p->oh * p->ow) + SLACK);
   p->cols_at = at + p->padded_size;
+  p->grad_t_at = p->cols_at + p->cols_size;
   if (p->planar)
-    at += p->padded_size + p->cols_size * PLANAR_GROUP;
+    at = p->grad_t_at + align_floats ((gsize) p->oh * p->ow * p->o_pad);
   p->image_size = align_floats ((gsize) p->hp * p->wp * p->c + SLACK);
   p->image_at = at;
   at += p->image_size;
@@ -155,8 +154,9 @@ nn_conv_partials_size (const NnLayer *layer)
   ConvPlan p;
 
   plan_conv (layer, &p);
-  /* The weight gradient in the layout its kernels write, then the bias. */
-  return (p.planar ? p.o * p.ckk : p.ckk * p.o_pad) + p.o_pad;
+  /* The weight gradient as the kernels write it, [ky][kx][c][o_pad], then
+   * the bias. */
+  return p.ckk * p.o_pad + p.o_pad;
 }
 
 /* ---- Copies between layouts ---------------------------------------------- */
@@ -185,7 +185,7 @@ pad_planar (const ConvPlan *p, const float *in, float *dest)
     }
 }
 
-/* Output rows [y0, y1) of one image unrolled: row (c, ky, kx) of @cols
+/* Output rows [y0, y1) of one image unrolled: row (ky, kx, c) of @cols
  * (@stride floats apart) holds the input values those positions multiply
  * by that weight, read from the padded copy @padded. */
 static void
@@ -193,12 +193,12 @@ unroll (const ConvPlan *p, const float *padded, guint y0, guint y1, float *cols,
 {
   const gsize plane = (gsize) p->hp * p->wp;
 
-  for (guint c = 0; c < p->c; c++)
-    for (guint ky = 0; ky < p->k; ky++)
-      for (guint kx = 0; kx < p->k; kx++)
+  for (guint ky = 0; ky < p->k; ky++)
+    for (guint kx = 0; kx < p->k; kx++)
+      for (guint c = 0; c < p->c; c++)
         nn_copy_block (padded + c * plane + (gsize) (y0 + ky) * p->wp + kx, p->wp,
                        y1 - y0, p->ow,
-                       cols + ((gsize) (c * p->k + ky) * p->k + kx) * stride, p->ow);
+                       cols + ((gsize) (ky * p->k + kx) * p->c + c) * stride, p->ow);
 }
 
 /* @channels planes of @h x @w (planar) into a channels-last copy padded by
@@ -322,14 +322,17 @@ forward_rows (const ConvPlan *p, const float *in, const float *weight, const flo
 
       pad_planar (p, in, share + p->padded_at);
       unroll (p, share + p->padded_at, y0, y1, cols, stride);
-      /* Output channels x positions: A is the weights as stored. */
+      /* Output channels x positions: A is the weights as stored
+       * ([o][c][kpos]), walked in the unrolled rows' (kpos, c) order. */
       tile.a = weight;
       tile.a_rs = (gssize) p->ckk;
-      tile.a_ts = 1;
+      tile.a_ts = (gssize) p->kk;
+      tile.a_ss = 1;
       tile.b = cols;
       tile.b_ts = (gssize) stride;
-      tile.steps = (guint) p->ckk;
-      tile.segments = 1;
+      tile.b_ss = (gssize) (p->c * stride);
+      tile.steps = p->c;
+      tile.segments = (guint) p->kk;
       tile.groups = 1;
       tile.c = out + (gsize) y0 * p->ow;
       tile.c_rs = (gssize) out_plane;
@@ -442,67 +445,70 @@ nn_conv_forward (const NnLayer *layer, guint batch,
 /* ---- Backward ------------------------------------------------------------ */
 
 /* Per output channel, the sum of the gradient over the image's positions,
- * in 16 lanes (a fixed order that vectorises) added up at the end. */
+ * in 64 lanes (a fixed order, in independent chains that vectorise) added
+ * up at the end. */
 static void
 add_bias_gradient (const ConvPlan *p, const float *dy, float *db)
 {
-  const gsize plane = (gsize) p->oh * p->ow, whole = plane / 16 * 16;
+  const gsize plane = (gsize) p->oh * p->ow, whole = plane / 64 * 64;
 
   for (guint o = 0; o < p->o; o++)
     {
       const float *x = dy + o * plane;
-      float lanes[16] = { 0 };
+      float lanes[64] = { 0 };
 
-      for (gsize i = 0; i < whole; i += 16)
-        for (guint l = 0; l < 16; l++)
+      for (gsize i = 0; i < whole; i += 64)
+        for (guint l = 0; l < 64; l++)
           lanes[l] += x[i + l];
       for (gsize i = whole; i < plane; i++)
         lanes[i - whole] += x[i];
-      for (guint half = 8; half > 0; half /= 2)
+      for (guint half = 32; half > 0; half /= 2)
         for (guint l = 0; l < half; l++)
           lanes[l] += lanes[l + half];
       db[o] += lanes[0];
     }
 }
 
-/* Planar: the weight gradient of images [first, last) into @dw
- * ([o][c][ky][kx]), dot tiles of the output gradient's planes against the
- * unrolled input, PLANAR_GROUP images per pass. */
+/* Planar: the weight and bias gradients of images [first, last) into @dw
+ * ([ky][kx][c][o_pad], then the bias's [o_pad]): rows of the unrolled
+ * input, and a row of ones for the bias, broadcast against the output
+ * gradient transposed to [y][x][o_pad], summed over every position in one
+ * tile. */
 static void
 planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
                         gsize dout_stride, guint first, guint last, float *dw, float *share)
 {
   const gsize in_size = nn_layer_in_size (p->layer);
-  const gsize positions = (gsize) p->oh * p->ow;
-  float *cols = share + p->cols_at;
-  NnDotTile tile = { 0 };
+  const gsize positions = (gsize) p->oh * p->ow, stride = nn_tile_round_up (positions);
+  float *cols = share + p->cols_at, *grad = share + p->grad_t_at;
+  NnTile tile = { 0 };
 
-  tile.a_rs = (gssize) positions;
-  tile.a_gs = (gssize) dout_stride;
-  tile.b = cols;
-  tile.b_rs = (gssize) positions;
-  tile.b_gs = (gssize) p->cols_size;
-  tile.length = positions;
+  for (gsize i = 0; i < positions; i++)
+    cols[p->ckk * stride + i] = 1.0f;
+
+  tile.a = cols;
+  tile.a_rs = (gssize) stride;
+  tile.a_ts = 1;
+  tile.b = grad;
+  tile.b_ts = p->o_pad;
+  tile.steps = (guint) positions;
   tile.segments = 1;
+  tile.groups = 1;
   tile.c = dw;
-  tile.c_rs = (gssize) p->ckk;
-  tile.c_cs = 1;
-  tile.rows = p->o;
-  tile.cols = (guint) p->ckk;
+  tile.c_rs = p->o_pad;
+  tile.rows = (guint) p->ckk + 1;
+  tile.cols = p->o_pad;
 
-  for (guint b0 = first; b0 < last; b0 += PLANAR_GROUP)
+  for (guint b = first; b < last; b++)
     {
-      guint n = MIN (PLANAR_GROUP, last - b0);
-
-      for (guint i = 0; i < n; i++)
-        {
-          pad_planar (p, in + (b0 + i) * in_size, share + p->padded_at);
-          unroll (p, share + p->padded_at, 0, p->oh, cols + i * p->cols_size, positions);
-        }
-      tile.groups = n;
-      tile.mode = b0 == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
-      tile.a = dout + b0 * dout_stride;
-      nn_dot_tile_run (&tile);
+      pad_planar (p, in + b * in_size, share + p->padded_at);
+      unroll (p, share + p->padded_at, 0, p->oh, cols, stride);
+      nn_transpose (dout + b * dout_stride, positions, p->o, (guint) positions, grad, p->o_pad);
+      if (p->o_pad > p->o)
+        for (gsize i = 0; i < positions; i++)
+          memset (grad + i * p->o_pad + p->o, 0, (p->o_pad - p->o) * sizeof (float));
+      tile.mode = b == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
+      nn_tile_run (&tile);
     }
 }
 
@@ -594,11 +600,8 @@ nn_conv_backward_chunk (const NnLayer *layer, guint batch, guint chunk,
 
   plan_conv (layer, &p);
   flipped = packed + p.packed_size;
-  dw_size = p.planar ? p.o * p.ckk : p.ckk * p.o_pad;
+  dw_size = p.ckk * p.o_pad;
   db = partial + dw_size;
-  memset (db, 0, p.o_pad * sizeof (float));
-  for (guint b = first; b < last; b++)
-    add_bias_gradient (&p, dout + b * dout_stride, db);
 
   if (p.planar)
     {
@@ -609,10 +612,14 @@ nn_conv_backward_chunk (const NnLayer *layer, guint batch, guint chunk,
                                         NULL, NN_TILE_STORE, din + b * din_stride, share);
       return;
     }
+  memset (db, 0, p.o_pad * sizeof (float));
   for (guint b = first; b < last; b++)
-    channels_last_backward_image (&p, in + b * in_size, dout + b * dout_stride, flipped,
-                                  partial, b == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE,
-                                  din != NULL ? din + b * din_stride : NULL, share);
+    {
+      add_bias_gradient (&p, dout + b * dout_stride, db);
+      channels_last_backward_image (&p, in + b * in_size, dout + b * dout_stride, flipped,
+                                    partial, b == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE,
+                                    din != NULL ? din + b * din_stride : NULL, share);
+    }
 }
 
 /* The chunks' partial sums added into @dweight and @dbias, in chunk order
@@ -650,8 +657,7 @@ nn_conv_reduce (const NnTeamMember *me, const NnLayer *layer, guint batch, float
         {
           gsize c = r / p.kk, kpos = r % p.kk;
 
-          dweight[o * p.ckk + r] += partials[p.planar ? o * p.ckk + r
-                                                      : (kpos * p.c + c) * p.o_pad + o];
+          dweight[o * p.ckk + r] += partials[(kpos * p.c + c) * p.o_pad + o];
         }
       dbias[o] += partials[dw_size + o];
     }
