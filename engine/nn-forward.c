@@ -355,19 +355,30 @@ nn_model_forward (NnModel *model, NnWorkspace *ws, guint batch,
   return ws->out[model->n_layers - 1];
 }
 
-/* Layer @i's backward pass on chunk @chunk of the batch. */
+/* A ReLU right before a pooling layer takes its backward pass with it. */
+static gboolean
+fused_relu_backward (const NnModel *model, guint index, guint first)
+{
+  return model->layers[index].kind == NN_LAYER_MAXPOOL && index > first
+         && model->layers[index - 1].kind == NN_LAYER_RELU;
+}
+
+/* Layer @i's backward pass on chunk @chunk of the batch (and the ReLU's
+ * before it, when fused). */
 static void
-backward_chunk (NnModel *model, NnWorkspace *ws, guint i, guint batch, guint chunk,
-                float *share)
+backward_chunk (NnModel *model, NnWorkspace *ws, guint i, guint first_layer, guint batch,
+                guint chunk, float *share)
 {
   const NnLayer *layer = &model->layers[i];
   const gsize out_size = nn_layer_out_size (layer), in_size = nn_layer_in_size (layer);
-  const gsize dout_stride = ws->dout_strides[i], din_stride = ws->din_strides[i];
+  const gboolean fused = fused_relu_backward (model, i, first_layer);
+  const gsize dout_stride = ws->dout_strides[i];
+  const gsize din_stride = ws->din_strides[fused ? i - 1 : i];
   const guint n_chunks = nn_chunk_count (batch);
   const guint first = nn_chunk_start (batch, n_chunks, chunk);
   const guint last = nn_chunk_start (batch, n_chunks, chunk + 1);
   const float *dout = ws->douts[i];
-  float *din = ws->dins[i];
+  float *din = ws->dins[fused ? i - 1 : i];
 
   if (layer->kind == NN_LAYER_CONV)
     {
@@ -386,8 +397,9 @@ backward_chunk (NnModel *model, NnWorkspace *ws, guint i, guint batch, guint chu
       switch (layer->kind)
         {
         case NN_LAYER_MAXPOOL:
-          nn_maxpool_backward_planes (layer, dy, ws->argmax[i] + b * out_size, dx,
-                                      0, layer->in_c);
+          nn_maxpool_relu_backward_planes (layer, dy, ws->argmax[i] + b * out_size,
+                                           fused ? layer_input (ws, i) + b * in_size : NULL,
+                                           dx, 0, layer->in_c);
           break;
         case NN_LAYER_RELU:
           nn_relu_backward_serial (out_size, ws->out[i] + b * out_size, dy, dx);
@@ -420,7 +432,11 @@ backward_run_work (const NnTeamMember *me, gpointer data)
 
   while (nn_team_take (&job->next, nn_chunk_count (job->batch), &chunk))
     for (guint i = job->last; i-- > job->first;)
-      backward_chunk (model, ws, i, job->batch, chunk, share);
+      {
+        backward_chunk (model, ws, i, job->first, job->batch, chunk, share);
+        if (fused_relu_backward (model, i, job->first))
+          i--;
+      }
   nn_team_barrier (me);
 
   for (guint i = job->first; i < job->last; i++)

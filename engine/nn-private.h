@@ -181,6 +181,11 @@ void  nn_maxpool_forward_planes  (const NnLayer *layer, const float *in, float *
                                   gint32 *argmax, gsize first, gsize last);
 void  nn_maxpool_backward_planes (const NnLayer *layer, const float *dout,
                                   const gint32 *argmax, float *din, gsize first, gsize last);
+/* The backward passes of a ReLU and the pooling after it in one, given the
+ * ReLU's output (the pooling's input). */
+void  nn_maxpool_relu_backward_planes (const NnLayer *layer, const float *dout,
+                                       const gint32 *argmax, const float *relu_out,
+                                       float *din, gsize first, gsize last);
 
 /* Fully connected: out[b, o] = sum_i in[b, i] * weight[o, i] + bias[o]. */
 void  nn_dense_forward  (const NnLayer *layer, guint batch,

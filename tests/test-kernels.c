@@ -267,7 +267,8 @@ test_transpose_copy (void)
 
 /* Planes of odd and even sizes, values from a small set (ties) with NaNs
  * sprinkled in: the first maximum in reading order wins, and the first
- * NaN of a window, as the scalar rule and PyTorch. */
+ * NaN of a window, as the scalar rule and PyTorch; and the backward pass,
+ * alone and with the ReLU before it. */
 static void
 test_maxpool (void)
 {
@@ -317,6 +318,37 @@ test_maxpool (void)
               else
                 g_assert_cmpfloat (out[o], ==, plane[best]);
             }
+
+      /* Backward: each winner gets its window's gradient, every other
+       * input zero (odd last rows and columns too); with the ReLU before
+       * it, only where the winner is positive. */
+      for (guint fused = 0; fused < 2; fused++)
+        {
+          g_autofree float *dout = g_new (float, n_out);
+          g_autofree float *din = g_new (float, n_in);
+          g_autofree float *relu_out = g_new (float, n_in);
+
+          test_fill_uniform (&rng, dout, n_out, -1, 1);
+          for (gsize i = 0; i < n_in; i++)
+            {
+              din[i] = 99.0f;
+              relu_out[i] = (float) nn_rng_below (&rng, 3) - 1.0f;
+            }
+          nn_maxpool_relu_backward_planes (&layer, dout, argmax, fused ? relu_out : NULL, din,
+                                           0, batch * c);
+          for (guint p = 0; p < batch * c; p++)
+            for (guint i = 0; i < h * w; i++)
+              {
+                float want = 0.0f;
+
+                for (guint o = 0; o < layer.out_h * layer.out_w; o++)
+                  if (argmax[(gsize) p * layer.out_h * layer.out_w + o] == (gint32) i)
+                    want = dout[(gsize) p * layer.out_h * layer.out_w + o];
+                if (fused && !(relu_out[(gsize) p * h * w + i] > 0.0f))
+                  want = 0.0f;
+                g_assert_cmpfloat (din[(gsize) p * h * w + i], ==, want);
+              }
+        }
     }
   test_trap_fp_exceptions ();
 }
