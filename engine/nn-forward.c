@@ -398,7 +398,7 @@ backward_chunk (NnModel *model, NnWorkspace *ws, guint i, guint first_layer, gui
         {
         case NN_LAYER_MAXPOOL:
           nn_maxpool_relu_backward_planes (layer, dy, ws->argmax[i] + b * out_size,
-                                           fused ? layer_input (ws, i) + b * in_size : NULL,
+                                           fused ? ws->out[i] + b * out_size : NULL,
                                            dx, 0, layer->in_c);
           break;
         case NN_LAYER_RELU:

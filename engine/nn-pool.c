@@ -122,10 +122,12 @@ nn_maxpool_backward_planes (const NnLayer *layer, const float *dout, const gint3
 
 /* Every input of a window is written once, the winner's gradient or zero,
  * rather than the plane cleared and the winners scattered: one pass over
- * the memory instead of two. */
+ * the memory instead of two. A ReLU before the pooling passed the
+ * gradient only where its output was positive: at the winner, that output
+ * is the pooling's own (@pooled). */
 void
 nn_maxpool_relu_backward_planes (const NnLayer *layer, const float *dout, const gint32 *argmax,
-                                 const float *relu_out, float *din, gsize first, gsize last)
+                                 const float *pooled, float *din, gsize first, gsize last)
 {
   const guint h = layer->in_h, w = layer->in_w, oh = layer->out_h, ow = layer->out_w;
   const gsize in_plane = (gsize) h * w, out_plane = (gsize) oh * ow;
@@ -133,32 +135,16 @@ nn_maxpool_relu_backward_planes (const NnLayer *layer, const float *dout, const 
   for (gsize p = first; p < last; p++)
     {
       float *dest = din + p * in_plane;
-      const float *mask = relu_out != NULL ? relu_out + p * in_plane : NULL;
 
       for (guint oy = 0; oy < oh; oy++)
         {
-          const float *g = dout + p * out_plane + (gsize) oy * ow;
-          const gint32 *at = argmax + p * out_plane + (gsize) oy * ow;
-          float *r0 = dest + (gsize) 2 * oy * w, *r1 = r0 + w;
-          const gint32 first_at = (gint32) (2 * oy * w);
+          gsize at = p * out_plane + (gsize) oy * ow;
 
-          for (guint ox = 0; ox < ow; ox++)
-            {
-              gint32 offset = at[ox] - first_at - (gint32) (2 * ox);
-              float value = g[ox];
-
-              /* The ReLU before the pooling passed the gradient only where
-               * its output, the window's winner, is positive. */
-              if (mask != NULL)
-                value = mask[at[ox]] > 0.0f ? value : 0.0f;
-              r0[2 * ox] = offset == 0 ? value : 0.0f;
-              r0[2 * ox + 1] = offset == 1 ? value : 0.0f;
-              r1[2 * ox] = offset == (gint32) w ? value : 0.0f;
-              r1[2 * ox + 1] = offset == (gint32) w + 1 ? value : 0.0f;
-            }
+          nn_maxpool_backward_row (dout + at, argmax + at, pooled != NULL ? pooled + at : NULL,
+                                   w, oy, ow, dest);
           /* An odd width's last column is in no window. */
           for (guint x = 2 * ow; x < w; x++)
-            r0[x] = r1[x] = 0.0f;
+            dest[(gsize) 2 * oy * w + x] = dest[(gsize) (2 * oy + 1) * w + x] = 0.0f;
         }
       /* Nor an odd height's last row. */
       for (gsize i = (gsize) 2 * oh * w; i < in_plane; i++)

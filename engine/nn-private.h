@@ -182,9 +182,9 @@ void  nn_maxpool_forward_planes  (const NnLayer *layer, const float *in, float *
 void  nn_maxpool_backward_planes (const NnLayer *layer, const float *dout,
                                   const gint32 *argmax, float *din, gsize first, gsize last);
 /* The backward passes of a ReLU and the pooling after it in one, given the
- * ReLU's output (the pooling's input). */
+ * pooling's output. */
 void  nn_maxpool_relu_backward_planes (const NnLayer *layer, const float *dout,
-                                       const gint32 *argmax, const float *relu_out,
+                                       const gint32 *argmax, const float *pooled,
                                        float *din, gsize first, gsize last);
 
 /* Fully connected: out[b, o] = sum_i in[b, i] * weight[o, i] + bias[o]. */

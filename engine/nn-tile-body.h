@@ -464,6 +464,64 @@ TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out
 #endif
 }
 
+/* Backward of output row @oy: each window's two input rows get its
+ * gradient @g at the winner (@argmax, an index in the plane) and zeros
+ * elsewhere; with @pooled (the forward output: the ReLU'd winner) only
+ * where it is positive. */
+static void
+TILE_FN (maxpool_backward_row) (const float *g, const gint32 *argmax, const float *pooled,
+                                guint w, guint oy, guint ow, float *din)
+{
+  float *r0 = din + (gsize) 2 * oy * w, *r1 = r0 + w;
+  const gint32 row_first = (gint32) (2 * oy * w);
+  guint x0 = 0;
+
+#if TILE_VW >= 8
+  for (; x0 + TILE_VW <= ow; x0 += TILE_VW)
+    {
+#if TILE_VW == 16
+      const tveci lanes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+#define LOW 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define HIGH 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#else
+      const tveci lanes = { 0, 1, 2, 3, 4, 5, 6, 7 };
+#define LOW 0, 8, 1, 9, 2, 10, 3, 11
+#define HIGH 4, 12, 5, 13, 6, 14, 7, 15
+#endif
+      tvec value = *(const tvecu *) (g + x0), v[4];
+      tveci at;
+
+      memcpy (&at, argmax + x0, sizeof at);
+      at -= row_first + 2 * ((gint32) x0 + lanes);
+
+      if (pooled != NULL)
+        value = (tvec) ((tveci) (*(const tvecu *) (pooled + x0) > (tvec) { 0 }) & (tveci) value);
+      v[0] = (tvec) ((tveci) (at == 0) & (tveci) value);
+      v[1] = (tvec) ((tveci) (at == 1) & (tveci) value);
+      v[2] = (tvec) ((tveci) (at == (gint32) w) & (tveci) value);
+      v[3] = (tvec) ((tveci) (at == (gint32) w + 1) & (tveci) value);
+      *(tvecu *) (r0 + 2 * x0) = __builtin_shufflevector (v[0], v[1], LOW);
+      *(tvecu *) (r0 + 2 * x0 + TILE_VW) = __builtin_shufflevector (v[0], v[1], HIGH);
+      *(tvecu *) (r1 + 2 * x0) = __builtin_shufflevector (v[2], v[3], LOW);
+      *(tvecu *) (r1 + 2 * x0 + TILE_VW) = __builtin_shufflevector (v[2], v[3], HIGH);
+#undef LOW
+#undef HIGH
+    }
+#endif
+  for (; x0 < ow; x0++)
+    {
+      gint32 offset = argmax[x0] - row_first - (gint32) (2 * x0);
+      float value = g[x0];
+
+      if (pooled != NULL)
+        value = pooled[x0] > 0.0f ? value : 0.0f;
+      r0[2 * x0] = offset == 0 ? value : 0.0f;
+      r0[2 * x0 + 1] = offset == 1 ? value : 0.0f;
+      r1[2 * x0] = offset == (gint32) w ? value : 0.0f;
+      r1[2 * x0 + 1] = offset == (gint32) w + 1 ? value : 0.0f;
+    }
+}
+
 #undef TILE_DEFINE
 #undef TILE_ENTRY
 #undef DOT_DEFINE

@@ -107,6 +107,14 @@ void nn_copy_block (const float *src, gsize src_stride, guint rows, guint len,
 gboolean nn_maxpool_row (const float *src, guint w, guint oy, guint ow, float *out,
                          gint32 *argmax);
 
+/* The backward pass of output row @oy (@ow gradients @g, @argmax from the
+ * forward pass) into the plane @din, @w floats wide: the winner of each
+ * window gets its gradient, the other three inputs zero; with @pooled
+ * (the forward output, may be NULL) only where that is positive, which is
+ * the backward pass of a ReLU before the pooling too. */
+void nn_maxpool_backward_row (const float *g, const gint32 *argmax, const float *pooled,
+                              guint w, guint oy, guint ow, float *din);
+
 /* "avx512", "avx2" or "generic". */
 const char *nn_tile_kernel_name (void);
 

@@ -327,14 +327,19 @@ test_maxpool (void)
           g_autofree float *dout = g_new (float, n_out);
           g_autofree float *din = g_new (float, n_in);
           g_autofree float *relu_out = g_new (float, n_in);
+          g_autofree float *pooled = g_new (float, n_out);
+          g_autofree gint32 *winners = g_new (gint32, n_out);
 
+          /* The ReLU's output: no NaNs, zeros where it cut. */
           test_fill_uniform (&rng, dout, n_out, -1, 1);
           for (gsize i = 0; i < n_in; i++)
             {
               din[i] = 99.0f;
-              relu_out[i] = (float) nn_rng_below (&rng, 3) - 1.0f;
+              relu_out[i] = MAX ((float) nn_rng_below (&rng, 3) - 1.0f, 0.0f);
             }
-          nn_maxpool_relu_backward_planes (&layer, dout, argmax, fused ? relu_out : NULL, din,
+          nn_maxpool_forward_planes (&layer, relu_out, pooled, winners, 0, batch * c);
+          memcpy (argmax, winners, n_out * sizeof (gint32));
+          nn_maxpool_relu_backward_planes (&layer, dout, argmax, fused ? pooled : NULL, din,
                                            0, batch * c);
           for (guint p = 0; p < batch * c; p++)
             for (guint i = 0; i < h * w; i++)
