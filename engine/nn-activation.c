@@ -3,7 +3,7 @@
  * Both work element by element and may run in place, which is how the
  * model uses them: they add no activation memory of their own. The
  * _serial and _image forms run on the calling thread alone, for callers
- * that run layers image by image inside their own parallel region.
+ * that run layers image by image in their own job of the team.
  */
 #include "nn-private.h"
 

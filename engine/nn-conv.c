@@ -20,10 +20,10 @@
  *    output; the weight gradient broadcasts the unrolled rows against the
  *    output gradient transposed to channels last, a long sum per tile.
  *
- * Threads own what they write: images (or rows of one image) in the
- * forward pass; fixed chunks of the batch, each with its own weight
- * gradient partial sum, in the backward pass; the partial sums are then
- * added in chunk order. Nothing depends on the number of threads.
+ * Threads (nn-team.h) own what they write: whole images in the forward
+ * pass; fixed chunks of the batch, each with its own weight gradient
+ * partial sum, in the backward pass; the partial sums are then added in
+ * chunk order. Nothing depends on the number of threads.
  */
 #include <string.h>
 

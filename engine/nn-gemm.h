@@ -21,7 +21,8 @@ void nn_sgemm          (gboolean trans_a, gboolean trans_b,
                         float beta, float *c, gsize ldc);
 
 /* The same, split over nn_get_threads() threads by blocks of C (never
- * along k); bitwise equal to nn_sgemm. Call outside parallel regions. */
+ * along k); bitwise equal to nn_sgemm. Inside a job of the team it runs on
+ * its caller alone. */
 void nn_sgemm_threaded (gboolean trans_a, gboolean trans_b,
                         gsize m, gsize n, gsize k,
                         float alpha, const float *a, gsize lda,

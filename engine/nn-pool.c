@@ -1,12 +1,13 @@
 /* nn-pool.c — 2x2 max-pooling with stride 2.
  *
  * Odd sizes are floored (the last row or column is dropped), as PyTorch's
- * MaxPool2d(2) does. Rows go through the vector kernel of nn-tile.c; a row
- * holding a NaN, or a CPU without one, takes the scalar code below, which
- * gives the same answers. The forward pass remembers which input won each window
- * so the backward pass routes the gradient there alone. Threads split the
- * work by (image, channel) plane; the plane-range functions serve callers
- * that run layers image by image inside their own parallel region.
+ * MaxPool2d(2) does. The forward pass remembers which input won each
+ * window so the backward pass routes the gradient there alone. Rows go
+ * through the vector kernels of nn-tile.c; a row holding a NaN, or a CPU
+ * without them, takes the scalar code below, which gives the same
+ * answers. Threads split the work by (image, channel) plane; the
+ * plane-range functions serve callers that run layers image by image in
+ * their own job of the team.
  */
 #include <math.h>
 #include <string.h>

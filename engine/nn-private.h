@@ -11,11 +11,10 @@
 #include "nn.h"
 #include "nn-team.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#else
-/* Built without OpenMP (a supported configuration): the loops run on one
- * thread and their pragmas are meant to be skipped silently. */
+#ifndef _OPENMP
+/* Built without OpenMP (a supported configuration): the loops of the few
+ * files that still use it run on one thread, and their pragmas are meant
+ * to be skipped silently. */
 #pragma GCC diagnostic ignored "-Wunknown-pragmas"
 #endif
 
@@ -26,7 +25,8 @@ G_BEGIN_DECLS
 /* Elements touched (or multiply-adds done) below which a loop runs on one
  * thread: starting and joining threads costs microseconds, far more when
  * the machine is busy and a thread must wait to be scheduled. Results do
- * not change, only where they are computed. */
+ * not change, only where they are computed. The engine's own loops run on
+ * the threads of nn-team.h. */
 #define NN_PARALLEL_MIN_WORK (1 << 16)
 
 /* Work is split into this many fixed chunks of a batch wherever per-chunk
