@@ -130,6 +130,32 @@ TILE_FN (tile_body) (const NnTile *restrict t, const int MR, const int NU)
           }
       }
 
+  /* The common ending, whole vectors with at most a row bias and a ReLU,
+   * without a test per vector. */
+  if (cols == (guint) NV * TILE_VW && t->mode != NN_TILE_SCALE && t->col_bias == NULL)
+    {
+      const gboolean relu = t->relu;
+
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++)
+        {
+          const float bias = t->row_bias != NULL ? t->row_bias[i] : 0.0f;
+
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; v++)
+            {
+              tvec x = acc[i][v];
+
+              if (t->row_bias != NULL)
+                x += bias;
+              if (relu)
+                x = (tvec) ((tveci) (x > (tvec) { 0 }) & (tveci) x);
+              *(tvecu *) (t->c + i * t->c_rs + v * TILE_VW) = x;
+            }
+        }
+      return;
+    }
+
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 16
