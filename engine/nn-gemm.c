@@ -7,8 +7,9 @@
  * are contiguous along k, which is the shape of the dot tiles. Only A and B
  * both transposed, which the engine never asks for, copies B whole.
  *
- * Blocks of KC steps along k and NC columns keep the working set in L2.
- * Determinism: the k-blocks are always [0, KC), [KC, 2 KC), ..., each one
+ * Blocks of KC steps along k (DOT_KC for dot tiles) and NC columns keep the
+ * working set in L2. Determinism: the k-blocks are always [0, KC),
+ * [KC, 2 KC), ..., each one
  * summed and merged into C in that order, and a tile's sums do not depend
  * on its size, so an element of C comes out the same however rows and
  * columns are divided among calls or threads.
@@ -21,6 +22,7 @@
 #include "nn-tile.h"
 
 #define KC 256     /* steps of k per block */
+#define DOT_KC 1024  /* dot tiles reduce their lanes once per block: longer ones */
 #define NC 256     /* columns of B per block; a multiple of NN_TILE_UNIT */
 
 const char *
@@ -167,14 +169,14 @@ gemm_dot (gsize m, gsize n, gsize k, float alpha, const float *a, gsize lda,
   tile.rows = (guint) m;
 
   for (gsize jc = 0; jc < n; jc += NC)
-    for (gsize pc = 0, block = 0; pc < k; pc += KC, block++)
+    for (gsize pc = 0, block = 0; pc < k; pc += DOT_KC, block++)
       {
         tile.mode = block_mode (block, alpha, beta, &tile.alpha, &tile.beta);
         tile.a = a + pc;
         tile.b = b + jc * ldb + pc;
         tile.c = c + jc;
         tile.cols = (guint) MIN (NC, n - jc);
-        tile.length = MIN (KC, k - pc);
+        tile.length = MIN (DOT_KC, k - pc);
         nn_dot_tile_run (&tile);
       }
 }
