@@ -9,10 +9,9 @@
  *
  * Blocks of KC steps along k (DOT_KC for dot tiles) and NC columns keep the
  * working set in L2. Determinism: the k-blocks are always [0, KC),
- * [KC, 2 KC), ..., each one
- * summed and merged into C in that order, and a tile's sums do not depend
- * on its size, so an element of C comes out the same however rows and
- * columns are divided among calls or threads.
+ * [KC, 2 KC), ..., each one summed and merged into C in that order, and a
+ * tile's sums do not depend on its size, so an element of C comes out the
+ * same however rows and columns are divided among calls or threads.
  */
 #include <string.h>
 
@@ -21,7 +20,7 @@
 #include "nn-team.h"
 #include "nn-tile.h"
 
-#define KC 256     /* steps of k per block */
+#define KC 256       /* steps of k per block */
 #define DOT_KC 1024  /* dot tiles reduce their lanes once per block: longer ones */
 #define NC 256     /* columns of B per block; a multiple of NN_TILE_UNIT */
 
