@@ -51,6 +51,40 @@ TILE_FN (store_part) (float *p, const tvec *v, guint n)
 #endif
 }
 
+/* The same for 32-bit integers (pooling winners). */
+static inline __attribute__ ((always_inline)) tveci
+TILE_FN (load_part_i) (const gint32 *p, guint n)
+{
+#if TILE_VW == 16
+  return (tveci) _mm512_maskz_loadu_epi32 ((__mmask16) ((1u << n) - 1), p);
+#elif TILE_VW == 8
+  const v8i lanes = { 0, 1, 2, 3, 4, 5, 6, 7 };
+
+  return (tveci) _mm256_maskload_epi32 ((const int *) p, (__m256i) (lanes < (gint32) n));
+#else
+  tveci v = { 0 };
+
+  for (guint l = 0; l < n; l++)
+    v[l] = p[l];
+  return v;
+#endif
+}
+
+static inline __attribute__ ((always_inline)) void
+TILE_FN (store_part_i) (gint32 *p, const tveci *v, guint n)
+{
+#if TILE_VW == 16
+  _mm512_mask_storeu_epi32 (p, (__mmask16) ((1u << n) - 1), (__m512i) *v);
+#elif TILE_VW == 8
+  const v8i lanes = { 0, 1, 2, 3, 4, 5, 6, 7 };
+
+  _mm256_maskstore_epi32 ((int *) p, (__m256i) (lanes < (gint32) n), (__m256i) *v);
+#else
+  for (guint l = 0; l < n; l++)
+    p[l] = (*v)[l];
+#endif
+}
+
 /* The columns of vector @vec of a row that are written: the row has @cols. */
 static inline __attribute__ ((always_inline)) guint
 TILE_FN (vector_cols) (guint cols, int vec)
@@ -477,7 +511,7 @@ TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out
           at = (m & (first + 1)) | (~m & at);
           m = a == top;
           at = (m & first) | (~m & at);
-          memcpy (argmax + x0, &at, n * sizeof (gint32));
+          TILE_FN (store_part_i) (argmax + x0, &at, n);
         }
     }
   /* Lanes past the row were loaded as zeros: any NaN is the row's. */
@@ -503,7 +537,7 @@ TILE_FN (maxpool_backward_row) (const float *g, const gint32 *argmax, const floa
   guint x0 = 0;
 
 #if TILE_VW >= 8
-  for (; x0 + TILE_VW <= ow; x0 += TILE_VW)
+  for (; x0 < ow; x0 += TILE_VW)
     {
 #if TILE_VW == 16
       const tveci lanes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
@@ -514,22 +548,26 @@ TILE_FN (maxpool_backward_row) (const float *g, const gint32 *argmax, const floa
 #define LOW 0, 8, 1, 9, 2, 10, 3, 11
 #define HIGH 4, 12, 5, 13, 6, 14, 7, 15
 #endif
-      tvec value = *(const tvecu *) (g + x0), v[4];
-      tveci at;
-
-      memcpy (&at, argmax + x0, sizeof at);
-      at -= row_first + 2 * ((gint32) x0 + lanes);
-
+      /* A row's last windows may not fill a vector: lanes past them load
+       * zeros and are not stored. */
+      const guint n = MIN (TILE_VW, ow - x0);
+      const guint low = MIN (2 * n, TILE_VW), high = 2 * n - low;
+      tvec value = TILE_FN (load_c) (g + x0, n), v[4], x;
+      tveci at = TILE_FN (load_part_i) (argmax + x0, n) - (row_first + 2 * ((gint32) x0 + lanes));
       if (pooled != NULL)
-        value = (tvec) ((tveci) (*(const tvecu *) (pooled + x0) > (tvec) { 0 }) & (tveci) value);
+        value = (tvec) ((tveci) (TILE_FN (load_c) (pooled + x0, n) > (tvec) { 0 }) & (tveci) value);
       v[0] = (tvec) ((tveci) (at == 0) & (tveci) value);
       v[1] = (tvec) ((tveci) (at == 1) & (tveci) value);
       v[2] = (tvec) ((tveci) (at == (gint32) w) & (tveci) value);
       v[3] = (tvec) ((tveci) (at == (gint32) w + 1) & (tveci) value);
-      *(tvecu *) (r0 + 2 * x0) = __builtin_shufflevector (v[0], v[1], LOW);
-      *(tvecu *) (r0 + 2 * x0 + TILE_VW) = __builtin_shufflevector (v[0], v[1], HIGH);
-      *(tvecu *) (r1 + 2 * x0) = __builtin_shufflevector (v[2], v[3], LOW);
-      *(tvecu *) (r1 + 2 * x0 + TILE_VW) = __builtin_shufflevector (v[2], v[3], HIGH);
+      x = __builtin_shufflevector (v[0], v[1], LOW);
+      TILE_FN (store_c) (r0 + 2 * x0, &x, low);
+      x = __builtin_shufflevector (v[0], v[1], HIGH);
+      TILE_FN (store_c) (r0 + 2 * x0 + TILE_VW, &x, high);
+      x = __builtin_shufflevector (v[2], v[3], LOW);
+      TILE_FN (store_c) (r1 + 2 * x0, &x, low);
+      x = __builtin_shufflevector (v[2], v[3], HIGH);
+      TILE_FN (store_c) (r1 + 2 * x0 + TILE_VW, &x, high);
 #undef LOW
 #undef HIGH
     }
