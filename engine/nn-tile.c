@@ -186,20 +186,30 @@ block_cost (const Kernels *k, guint rows, guint units)
   return MAX (MAX (fmas, loads), 8);
 }
 
+/* The rows go to as few strips as the widest block allows, of heights
+ * that differ by one at most: 32 rows are 11 + 11 + 10, not 14 + 14 + 4,
+ * whose last block would wait on its few accumulators' latency. */
+static guint
+strip_count (const Kernels *k, guint rows, guint unit_step)
+{
+  guint tallest = max_rows (k, unit_step);
+
+  return (rows + tallest - 1) / tallest;
+}
+
 /* Cost of covering @rows x @units with blocks of @unit_step units (the
- * last block of columns may have fewer), in strips of as many rows as the
- * widest block holds. */
+ * last block of columns may have fewer). */
 static guint
 plan_cost (const Kernels *k, guint rows, guint units, guint unit_step)
 {
-  guint strip = max_rows (k, unit_step);
-  guint full_strips = rows / strip, last_rows = rows % strip;
+  guint strips = strip_count (k, rows, unit_step);
+  guint low = rows / strips, taller = rows % strips;
   guint full_groups = units / unit_step, last_units = units % unit_step;
-  guint per_group = full_strips * block_cost (k, strip, unit_step)
-                    + (last_rows ? block_cost (k, last_rows, unit_step) : 0);
+  guint per_group = taller * block_cost (k, low + 1, unit_step)
+                    + (strips - taller) * block_cost (k, low, unit_step);
   guint last_group = last_units == 0 ? 0
-                     : full_strips * block_cost (k, strip, last_units)
-                       + (last_rows ? block_cost (k, last_rows, last_units) : 0);
+                     : taller * block_cost (k, low + 1, last_units)
+                       + (strips - taller) * block_cost (k, low, last_units);
 
   return full_groups * per_group + last_group;
 }
@@ -209,7 +219,7 @@ nn_tile_run (const NnTile *tile)
 {
   const Kernels *k = kernels ();
   guint units = (guint) (nn_tile_round_up (tile->cols) / NN_TILE_UNIT);
-  guint best_step = 1, best_cost = G_MAXUINT, strip;
+  guint best_step = 1, best_cost = G_MAXUINT, strips;
   gboolean column_major;
 
   g_return_if_fail (tile->rows > 0 && tile->cols > 0);
@@ -228,21 +238,22 @@ nn_tile_run (const NnTile *tile)
         }
     }
   /* A block with fewer units holds at least as many rows. */
-  strip = max_rows (k, best_step);
+  strips = strip_count (k, tile->rows, best_step);
 
   /* When a block of B's columns fits in L1 beside its strip of A, every
    * strip of rows meets it there before the next block; otherwise a strip
    * of A stays in L1 while it meets every block of B. */
   column_major = (gsize) tile->steps * tile->segments * tile->groups
                  * best_step * NN_TILE_UNIT * sizeof (float) <= L1_BYTES / 2;
-  for (guint outer = 0; outer < (column_major ? units : tile->rows);
-       outer += column_major ? best_step : strip)
-    for (guint inner = 0; inner < (column_major ? tile->rows : units);
-         inner += column_major ? strip : best_step)
+  for (guint outer = 0; outer < (column_major ? units : strips);
+       outer += column_major ? best_step : 1)
+    for (guint inner = 0; inner < (column_major ? strips : units);
+         inner += column_major ? 1 : best_step)
       {
-        guint r0 = column_major ? inner : outer, u0 = column_major ? outer : inner;
+        guint strip = column_major ? inner : outer, u0 = column_major ? outer : inner;
+        guint r0 = tile->rows * strip / strips, r1 = tile->rows * (strip + 1) / strips;
         guint nu = MIN (best_step, units - u0);
-        guint mr = MIN (strip, tile->rows - r0);
+        guint mr = r1 - r0;
         NnTile block = *tile;
 
         block.a = tile->a + (gssize) r0 * tile->a_rs;
