@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Is the model built into Digit Lab the one docs/default-model.md promises?
+
+Reads the embedded model (no --model) through `digitlab-cli info` and
+`digitlab-cli eval --json`, and checks:
+
+- it is the `default` preset (engine/nn-spec.c), and its metadata says
+  what it is: the architecture,
+  the exact command that trained it (`recipe`), the data it saw and the
+  test accuracy measured when it was trained;
+- that accuracy is reproduced now, on the 10,000 MNIST test images, and is
+  at least 99.5%;
+- the file stays small enough to embed: at most 2 MB.
+
+    test-default-model.py [PATH/TO/digitlab-cli]        (TAP on stdout)
+
+MNIST comes from $DIGITLAB_MNIST_DIR; without it the accuracy check is
+skipped, visibly.  The drawn-digit accuracy is test-strokes-accuracy.py's.
+"""
+
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+from tap import Tap  # noqa: E402
+
+MIN_ACCURACY = 0.995
+MAX_FILE_BYTES = 2 * 1000 * 1000
+TEST_IMAGES = 10000
+TIMEOUT = 300
+
+
+def run(cli, *args):
+    proc = subprocess.run([cli, *args], capture_output=True, text=True, timeout=TIMEOUT)
+    if proc.returncode != 0:
+        raise AssertionError(f"digitlab-cli {' '.join(args)} exited with "
+                             f"{proc.returncode}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def parse_info(text):
+    """(architecture, {metadata key: value}) from `digitlab-cli info`."""
+    architecture = None
+    metadata = {}
+    in_metadata = False
+    for line in text.splitlines():
+        if line.startswith("architecture: "):
+            architecture = line[len("architecture: "):]
+        elif line == "metadata:":
+            in_metadata = True
+        elif in_metadata and line.startswith("  ") and ": " in line:
+            key, value = line.strip().split(": ", 1)
+            metadata[key] = value
+        elif not line.startswith(" "):
+            in_metadata = False
+    return architecture, metadata
+
+
+def have_mnist(folder):
+    return bool(folder) and any(
+        os.path.exists(os.path.join(folder, "t10k-images-idx3-ubyte" + ext)) for ext in ("", ".gz"))
+
+
+def file_metadata(path):
+    """The __metadata__ of a safetensors file: a little-endian u64 header
+    length, then the JSON header."""
+    with open(path, "rb") as f:
+        length = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(length)).get("__metadata__", {})
+
+
+def default_preset(source_root):
+    """The `default` preset's spec, as engine/nn-spec.c spells it."""
+    with open(os.path.join(source_root, "engine", "nn-spec.c")) as f:
+        match = re.search(r'\{\s*"default",\s*((?:"[^"]*"\s*)+),', f.read())
+    return "".join(re.findall(r'"([^"]*)"', match.group(1))).strip() if match else None
+
+
+def check_metadata(tap, architecture, metadata, stored):
+    # The engine keeps "arch" in the file itself rather than among the
+    # metadata `info` lists; it must be the architecture info reports.
+    tap.result(architecture is not None and stored.get("arch") == architecture,
+               "the file's arch is the model's architecture",
+               f"architecture {architecture!r}, file arch {stored.get('arch')!r}")
+
+    recipe = metadata.get("recipe", "")
+    tap.result(recipe.startswith("digitlab-cli train ") and "--arch default" in recipe,
+               "metadata recipe is the digitlab-cli command that trained it (--arch default)",
+               f"recipe {recipe!r}")
+    # The recipe must agree with the settings recorded beside it, or it is
+    # not the command that made this model.
+    agreements = [("--epochs", "epochs"), ("--lr", "lr"), ("--batch", "batch"),
+                  ("--seed", "seed"), ("--schedule", "schedule"),
+                  ("--optimizer", "optimizer"), ("--weight-decay", "weight_decay"),
+                  ("--label-smoothing", "label_smoothing")]
+    disagreements = []
+    for option, key in agreements:
+        match = re.search(re.escape(option) + r" (\S+)", recipe)
+        if match and match.group(1) != metadata.get(key):
+            disagreements.append(f"{option} {match.group(1)} but {key} {metadata.get(key)!r}")
+    if ("--augment" in recipe) != (metadata.get("augment") == "true"):
+        disagreements.append(f"--augment {'in' if '--augment' in recipe else 'not in'} the "
+                             f"recipe but augment {metadata.get('augment')!r}")
+    tap.result(not disagreements, "the recipe agrees with the recorded settings",
+               "; ".join(disagreements))
+
+    tap.result(metadata.get("dataset") == "mnist" and metadata.get("train_images") == "60000"
+               and metadata.get("test_images") == str(TEST_IMAGES),
+               "trained on all of MNIST's training set, tested on all of its test set",
+               f"dataset {metadata.get('dataset')!r}, train_images "
+               f"{metadata.get('train_images')!r}, test_images {metadata.get('test_images')!r}")
+
+    try:
+        recorded = float(metadata.get("test_accuracy", "nan"))
+    except ValueError:
+        recorded = float("nan")
+    tap.result(recorded >= MIN_ACCURACY, f"recorded test accuracy {recorded} >= {MIN_ACCURACY}",
+               f"metadata test_accuracy {metadata.get('test_accuracy')!r}")
+    return recorded
+
+
+def main():
+    tap = Tap()
+    cli = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("DIGITLAB_CLI")
+    if not cli or not os.access(cli, os.X_OK):
+        tap.skip_all("no digitlab-cli program (pass its path or set DIGITLAB_CLI)")
+
+    source_root = os.environ.get("DIGITLAB_SOURCE_ROOT")
+    if not source_root:
+        tap.skip_all("DIGITLAB_SOURCE_ROOT is not set: no resources/default.safetensors to read")
+    path = os.path.join(source_root, "resources", "default.safetensors")
+    size = os.path.getsize(path)
+    tap.result(size <= MAX_FILE_BYTES, f"resources/default.safetensors is {size} bytes "
+               f"<= {MAX_FILE_BYTES}", f"{size} bytes")
+
+    try:
+        architecture, metadata = parse_info(run(cli, "info"))
+    except (AssertionError, subprocess.TimeoutExpired) as e:
+        tap.result(False, "digitlab-cli info describes the built-in model", str(e))
+        return tap.done()
+    for key in sorted(metadata):
+        tap.diag(f"{key}: {metadata[key]}")
+    preset = default_preset(source_root)
+    tap.result(preset is not None and architecture == preset,
+               "the built-in model is the default preset",
+               f"architecture {architecture!r}, default preset {preset!r}")
+    recorded = check_metadata(tap, architecture, metadata, file_metadata(path))
+
+    mnist = os.environ.get("DIGITLAB_MNIST_DIR", "")
+    if not have_mnist(mnist):
+        tap.skip("MNIST test accuracy >= 0.995", f"no MNIST test set in {mnist or '$DIGITLAB_MNIST_DIR (unset)'}")
+        return tap.done()
+    try:
+        result = json.loads(run(cli, "eval", "--json", "--data", mnist))
+    except (AssertionError, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
+        tap.result(False, "digitlab-cli eval --json measures the built-in model", str(e))
+        return tap.done()
+
+    accuracy = result.get("accuracy", -1)
+    confusion = result.get("confusion", [])
+    tap.diag(f"MNIST test accuracy {accuracy:.4f} on {result.get('count')} images")
+    for digit, row in enumerate(confusion):
+        wrong = {read: n for read, n in enumerate(row) if read != digit and n}
+        if wrong:
+            tap.diag(f"  {digit} misread as {wrong}")
+    tap.result(result.get("count") == TEST_IMAGES, f"evaluated on all {TEST_IMAGES} test images",
+               f"count {result.get('count')}")
+    tap.result(accuracy >= MIN_ACCURACY, f"MNIST test accuracy {accuracy:.4f} >= {MIN_ACCURACY}",
+               f"accuracy {accuracy:.4f}")
+    # The figure in the metadata is rounded to 4 decimals; one image is 1e-4.
+    tap.result(abs(accuracy - recorded) <= 0.00005 + 1e-9,
+               "the measured accuracy is the one recorded in the metadata",
+               f"measured {accuracy:.4f}, recorded {recorded}")
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
