@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <time.h>
+
 #include "digit-stall-monitor.h"
 #include "digit-train-events.h"
 
@@ -15,28 +17,50 @@ struct _DigitStallMonitor
 {
   guint  tick_source;
   gint64 last_tick_us;
+  gint64 last_cpu_us;
   gint64 last_report_us;
   double max_ms;            /* since the start */
   double interval_max_ms;   /* since the last report */
+  double interval_busy_ms;  /* the main thread's CPU time in that gap */
   guint  interval_ticks;
 };
+
+/* The main thread's own processor time: in a long gap, how much of it the
+ * main loop spent working rather than waiting for the processor or the X
+ * server. */
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
 
 static gboolean
 on_tick (gpointer user_data)
 {
   DigitStallMonitor *self = user_data;
   gint64 now = g_get_monotonic_time ();
+  gint64 cpu = thread_cpu_us ();
   double gap_ms = (now - self->last_tick_us) / 1000.0;
 
+  if (gap_ms > self->interval_max_ms)
+    {
+      self->interval_max_ms = gap_ms;
+      self->interval_busy_ms = (cpu - self->last_cpu_us) / 1000.0;
+    }
   self->last_tick_us = now;
+  self->last_cpu_us = cpu;
   self->max_ms = MAX (self->max_ms, gap_ms);
-  self->interval_max_ms = MAX (self->interval_max_ms, gap_ms);
   self->interval_ticks++;
   if (now - self->last_report_us >= REPORT_INTERVAL_US)
     {
-      digit_train_events_stall (self->interval_max_ms, self->interval_ticks);
+      digit_train_events_stall (self->interval_max_ms, self->interval_busy_ms, self->interval_ticks);
       self->last_report_us = now;
       self->interval_max_ms = 0.0;
+      self->interval_busy_ms = 0.0;
       self->interval_ticks = 0;
     }
   return G_SOURCE_CONTINUE;
@@ -64,7 +88,8 @@ digit_stall_monitor_start (DigitStallMonitor *self)
 
   digit_stall_monitor_stop (self);
   self->last_tick_us = self->last_report_us = g_get_monotonic_time ();
-  self->max_ms = self->interval_max_ms = 0.0;
+  self->last_cpu_us = thread_cpu_us ();
+  self->max_ms = self->interval_max_ms = self->interval_busy_ms = 0.0;
   self->interval_ticks = 0;
   self->tick_source = g_timeout_add_full (G_PRIORITY_DEFAULT, DIGIT_STALL_TICK_MS, on_tick, self, NULL);
   g_source_set_name_by_id (self->tick_source, "[digitlab] stall monitor");
@@ -80,7 +105,7 @@ digit_stall_monitor_stop (DigitStallMonitor *self)
   g_clear_handle_id (&self->tick_source, g_source_remove);
   /* What the last, partial second saw. */
   if (self->interval_ticks > 0)
-    digit_train_events_stall (self->interval_max_ms, self->interval_ticks);
+    digit_train_events_stall (self->interval_max_ms, self->interval_busy_ms, self->interval_ticks);
 }
 
 gboolean

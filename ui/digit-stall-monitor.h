@@ -4,8 +4,10 @@
  * longest gap between two ticks: anything that blocks the main loop
  * (drawing a frame, a slow handler) lengthens a gap, so the longest gap is
  * the longest the app was unresponsive. Once a second it is written to the
- * event log as a "stall" event; the GUI tests fail a run whose main loop
- * stalled for more than 50 ms while training.
+ * event log as a "stall" event, with the processor time the main thread
+ * used in that gap (a gap spent waiting for a busy machine uses little);
+ * the GUI tests fail a run whose main loop stalled for more than 50 ms
+ * while training.
  */
 #pragma once
 

@@ -240,6 +240,7 @@ digit_train_events_interrupted (const char *run,
 
 void
 digit_train_events_stall (double max_ms,
+                          double busy_ms,
                           guint  ticks)
 {
   GString *builder;
@@ -248,6 +249,7 @@ digit_train_events_stall (double max_ms,
     return;
   builder = begin ("stall");
   add_double (builder, "max_ms", max_ms);
+  add_double (builder, "busy_ms", busy_ms);
   add_int (builder, "ticks", ticks);
   finish (builder);
 }

@@ -15,8 +15,10 @@
  *   {"event":"train-evaluated","run":..,"test_accuracy":A,"test_images":N}
  *   {"event":"train-interrupted","run":..,"epochs_done":N,"epochs":N}
  *                                            a run an earlier session left, offered
- *   {"event":"stall","max_ms":M,"ticks":N}    the main loop's longest gap, every second
- *                                            while training
+ *   {"event":"stall","max_ms":M,"busy_ms":B,"ticks":N}
+ *                                            the main loop's longest gap in the last
+ *                                            second while training, and how much of it
+ *                                            the main thread spent running
  */
 #pragma once
 
@@ -59,6 +61,7 @@ void digit_train_events_interrupted (const char *run,
                                      guint       epochs_done,
                                      guint       epochs);
 void digit_train_events_stall       (double      max_ms,
+                                     double      busy_ms,
                                      guint       ticks);
 
 G_END_DECLS
