@@ -38,6 +38,7 @@ typedef struct {
   char    *test_limit;
   int      threads;
   gboolean augment;
+  gboolean digit_styles;
 } TrainOptions;
 
 /* How much of the data to use: 0 = all training images; -1 = all test
@@ -85,6 +86,8 @@ first_setting_given (const TrainOptions *o)
   for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
     if (settings[i].value != NULL)
       return settings[i].option;
+  if (o->digit_styles)
+    return "--digit-styles";
   return o->augment ? "--augment" : NULL;
 }
 
@@ -136,6 +139,9 @@ build_config (const TrainOptions *o, NnTrainConfig *config)
       || !parse_float_option ("--label-smoothing", o->label_smoothing, &config->label_smoothing))
     return CLI_EXIT_USAGE;
   config->augment = o->augment;
+  if (o->digit_styles && !o->augment)
+    return cli_usage ("train", _("--digit-styles is part of --augment: give both"));
+  config->digit_styles = o->digit_styles;
 
   if (!nn_train_config_validate (config, &error))
     return cli_usage ("train", "%s", error->message);
@@ -191,6 +197,7 @@ describe_run (NnModel *model, const NnTrainConfig *config)
   set_metadata_uint (model, "batch", config->batch_size);
   set_metadata_uint (model, "seed", config->seed);
   nn_model_set_metadata (model, "augment", config->augment ? "true" : "false");
+  nn_model_set_metadata (model, "digit_styles", config->digit_styles ? "true" : "false");
   nn_model_set_metadata (model, "schedule", nn_schedule_to_string (config->schedule));
   if (config->optimizer == NN_OPTIMIZER_SGD)
     set_metadata_float (model, "momentum", config->momentum);
@@ -232,9 +239,10 @@ describe_recipe (NnModel *model, const TrainOptions *o, const NnTrainConfig *con
       g_autofree char *momentum = cli_float_to_string (config->momentum);
       g_string_append_printf (recipe, " --momentum %s", momentum);
     }
-  g_string_append_printf (recipe, " --weight-decay %s --label-smoothing %s%s --seed %"
+  g_string_append_printf (recipe, " --weight-decay %s --label-smoothing %s%s%s --seed %"
                           G_GUINT64_FORMAT, decay, smoothing,
-                          config->augment ? " --augment" : "", config->seed);
+                          config->augment ? " --augment" : "",
+                          config->digit_styles ? " --digit-styles" : "", config->seed);
   if (limit > 0)
     g_string_append_printf (recipe, " --limit %" G_GUINT64_FORMAT, limit);
   g_string_append_printf (recipe, " --out %s", out);
@@ -468,6 +476,9 @@ cli_train_main (int argc, char **argv)
       N_("Label smoothing, in [0, 1) (default 0)"), N_("X") },
     { "augment", 0, 0, G_OPTION_ARG_NONE, &o.augment,
       N_("Distort training images at random (rotation, scale, shear, shift, elastic, stroke width)"),
+      NULL },
+    { "digit-styles", 0, 0, G_OPTION_ARG_NONE, &o.digit_styles,
+      N_("With --augment, also give some 1s a flag and some 7s a bar, as much of the world writes them"),
       NULL },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &o.seed,
       N_("Random seed for initial weights, shuffling, dropout, augmentation (default 1)"), N_("S") },

@@ -90,6 +90,7 @@ checkpoint_metadata (NnTrainer *trainer)
   put (metadata, "config.schedule", g_strdup (nn_schedule_to_string (config->schedule)));
   put (metadata, "config.seed", uint_text (config->seed));
   put (metadata, "config.augment", g_strdup (config->augment ? "true" : "false"));
+  put (metadata, "config.digit_styles", g_strdup (config->digit_styles ? "true" : "false"));
   put (metadata, "config.label_smoothing", float_text (config->label_smoothing));
 
   put (metadata, "train.count", uint_text (trainer->train->count));
@@ -294,6 +295,10 @@ read_config (NnSafetensors *st, NnTrainConfig *config, GError **error)
       || !read_float (st, "config.label_smoothing", &config->label_smoothing, error))
     return FALSE;
   config->seed = seed;
+  /* Checkpoints from before digit styles existed trained without them. */
+  if (nn_safetensors_get_metadata (st, "config.digit_styles") != NULL
+      && !read_bool (st, "config.digit_styles", &config->digit_styles, error))
+    return FALSE;
 
   if ((text = require (st, "config.optimizer", error)) == NULL)
     return FALSE;

@@ -215,8 +215,8 @@ assemble_range (gpointer data, gsize first, gsize last)
       float *dest = trainer->workspace->input + i * NN_IMAGE_PIXELS;
 
       if (config->augment)
-        nn_augment_image (&job->params, nn_augment_seed (config->seed, trainer->epoch, index),
-                          bytes, dest);
+        nn_augment_digit (&job->params, nn_augment_seed (config->seed, trainer->epoch, index),
+                          train->labels[index], bytes, dest);
       else
         nn_bytes_to_floats (bytes, NN_IMAGE_PIXELS, dest);
       trainer->batch_labels[i] = train->labels[index];
@@ -232,6 +232,8 @@ assemble_batch (NnTrainer *trainer, guint start, guint count)
 
   if (trainer->config.augment)
     nn_augment_params_default (&job.params);
+  if (trainer->config.augment && trainer->config.digit_styles)
+    nn_augment_params_add_digit_styles (&job.params);
   /* Distorting an image is slow enough to share; converting one is not. */
   share = trainer->config.augment || count * NN_IMAGE_PIXELS >= NN_PARALLEL_MIN_WORK;
   nn_team_for (count, share ? (guint) nn_get_threads () : 1, assemble_range, &job);

@@ -240,6 +240,8 @@ typedef struct {
   NnSchedule  schedule;
   guint64     seed;              /* shuffling, dropout, augmentation */
   gboolean    augment;           /* random distortions per batch */
+  gboolean    digit_styles;      /* with augment, for digits: flagged 1s and
+                                    crossed 7s, which MNIST seldom has */
   float       label_smoothing;   /* in [0, 1) */
 } NnTrainConfig;
 

@@ -4,7 +4,8 @@
  * were tuned by looking at its output. Each row is one training digit: the
  * original on the left, then distorted copies.
  *
- *   augment-preview [--only=affine|elastic|stroke|thin|thick] [--seed=N]
+ *   augment-preview [--only=affine|elastic|stroke|thin|thick|styles]
+ *                   [--digit-styles] [--digit=D] [--seed=N]
  *                   [--rows=N] [--columns=N] OUT.pgm
  *   convert OUT.pgm OUT.png
  */
@@ -49,6 +50,11 @@ restrict_params (NnAugmentParams *params, const char *only, GError **error)
       params->stroke_min = defaults.stroke_min;
       params->stroke_max = defaults.stroke_max;
     }
+  else if (g_str_equal (only, "styles"))
+    {
+      nn_augment_params_add_digit_styles (params);
+      params->one_flag_probability = params->seven_bar_probability = 1.0f;
+    }
   else if (g_str_equal (only, "thin"))
     params->stroke_min = params->stroke_max = defaults.stroke_min;
   else if (g_str_equal (only, "thick"))
@@ -70,8 +76,12 @@ main (int argc, char **argv)
   gint64 seed = 1;
   int rows = 12, columns = 12, first = 0;
   double elastic_alpha = -1, elastic_sigma = -1;
+  gboolean digit_styles = FALSE;
+  int digit = -1;
   GOptionEntry entries[] = {
-    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Distortions to apply: all, affine, elastic, stroke, thin, thick", "WHICH" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Distortions to apply: all, affine, elastic, stroke, thin, thick, styles (every 1 flagged, every 7 crossed)", "WHICH" },
+    { "digit-styles", 0, 0, G_OPTION_ARG_NONE, &digit_styles, "Add the digit styles to the distortions, as training does with --digit-styles", NULL },
+    { "digit", 0, 0, G_OPTION_ARG_INT, &digit, "Show only training digits with this label", "D" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Run seed", "N" },
     { "rows", 0, 0, G_OPTION_ARG_INT, &rows, "Digits, one per row", "N" },
     { "columns", 0, 0, G_OPTION_ARG_INT, &columns, "Distorted copies per digit", "N" },
@@ -92,6 +102,8 @@ main (int argc, char **argv)
 
   NnAugmentParams params;
   nn_augment_params_default (&params);
+  if (digit_styles)
+    nn_augment_params_add_digit_styles (&params);
   if (elastic_alpha >= 0)
     params.elastic_alpha = elastic_alpha;
   if (elastic_sigma >= 0)
@@ -119,9 +131,14 @@ main (int argc, char **argv)
   /* Mid grey between cells, so the edges of each 28x28 box show. */
   memset (canvas, 96, width * height);
 
-  for (int r = 0; r < rows; r++)
+  guint index = first;
+  for (int r = 0; r < rows; r++, index++)
     {
-      const guint8 *image = train->images + (gsize) (first + r) * NN_IMAGE_PIXELS;
+      while (digit >= 0 && index < train->count && train->labels[index] != digit)
+        index++;
+      if (index >= train->count)
+        break;
+      const guint8 *image = train->images + (gsize) index * NN_IMAGE_PIXELS;
       for (int c = 0; c <= columns; c++)
         {
           float out[NN_IMAGE_PIXELS];
@@ -132,8 +149,8 @@ main (int argc, char **argv)
               nn_augment_image_with (&identity, image, out);
             }
           else
-            nn_augment_image (&params, nn_augment_seed (seed, c - 1, first + r),
-                              image, out);
+            nn_augment_digit (&params, nn_augment_seed (seed, c - 1, index),
+                              train->labels[index], image, out);
           /* White paper, black ink, as people draw it. */
           int left = GAP + c * (SIDE + GAP), top = GAP + r * (SIDE + GAP);
           for (int y = 0; y < SIDE; y++)

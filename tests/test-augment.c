@@ -850,6 +850,122 @@ test_timing (void)
     }
 }
 
+/* Ink in the rectangle [x0, x1) x [y0, y1). */
+static double
+ink_in (const float image[PIXELS], int x0, int y0, int x1, int y1)
+{
+  double ink = 0.0;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      ink += image[y * SIDE + x];
+  return ink;
+}
+
+/* A flag is drawn on 1s only, from the top of the stem down to the left,
+ * as long and as steep as asked; a bar crosses 7s only, at the height
+ * asked, on both sides of the stem. */
+static void
+test_digit_styles_geometry (void)
+{
+  /* An upright 1 from (14, 4) to (14, 23) and a 7 whose stem runs from
+   * (19, 4) to (12, 23), both 2 px wide. */
+  static const double one[] = { 14, 4, 14, 23 };
+  static const double seven[] = { 8, 4, 19, 4, 12, 23 };
+  guint8 one_image[PIXELS], seven_image[PIXELS];
+  float plain[PIXELS], styled[PIXELS];
+  render_strokes (one_image, one, 2, 2.0);
+  render_strokes (seven_image, seven, 3, 2.0);
+
+  NnAugmentTransform t;
+  nn_augment_transform_identity (&t);
+  nn_augment_image_with (&t, one_image, plain);
+  t.one_flag_length = 0.35f;      /* of 20 rows of ink: 7 px */
+  t.one_flag_angle_deg = 45.0f;
+  nn_augment_image_with (&t, one_image, styled);
+  /* The flag's ink is all up and to the left of the stem... */
+  double added_left = ink_in (styled, 0, 0, 13, 14) - ink_in (plain, 0, 0, 13, 14);
+  double added_elsewhere = ink_in (styled, 0, 0, SIDE, SIDE) - ink_in (plain, 0, 0, SIDE, SIDE)
+                           - added_left;
+  g_assert_cmpfloat (added_left, >, 7.0);      /* ~5 px long, 2 wide, beside the stem */
+  g_assert_cmpfloat (added_elsewhere, <, 0.25 * added_left);
+  /* ... and reaches about 7 * sin 45 = 4.9 px left and down of the top. */
+  g_assert_cmpfloat (styled[(4 + 5) * SIDE + 9], >, 0.5);
+  g_assert_cmpfloat (styled[(4 + 1) * SIDE + 5], <, 0.05);   /* not level */
+  g_assert_cmpfloat (styled[(4 + 9) * SIDE + 9], <, 0.05);   /* not along the stem */
+
+  nn_augment_transform_identity (&t);
+  nn_augment_image_with (&t, seven_image, plain);
+  t.seven_bar_length = 0.5f;      /* 10 px across */
+  t.seven_bar_position = 0.5f;
+  nn_augment_image_with (&t, seven_image, styled);
+  /* Mid-height (row 14), the stem is near x = 15.5: ink on both sides. */
+  double left = ink_in (styled, 9, 13, 14, 16) - ink_in (plain, 9, 13, 14, 16);
+  double right = ink_in (styled, 18, 13, 22, 16) - ink_in (plain, 18, 13, 22, 16);
+  g_assert_cmpfloat (left, >, 4.0);
+  g_assert_cmpfloat (right, >, 4.0);
+  g_assert_cmpfloat (fabs (ink_in (styled, 0, 0, SIDE, 10) - ink_in (plain, 0, 0, SIDE, 10)), <, 1e-6);
+}
+
+/* nn_augment_digit applies a style to its own digit only, and with the
+ * styles off it is nn_augment_image for every label. */
+static void
+test_digit_styles_by_label (void)
+{
+  static const double one[] = { 14, 4, 14, 23 };
+  guint8 image[PIXELS];
+  float a[PIXELS], b[PIXELS];
+  NnAugmentParams params;
+  render_strokes (image, one, 2, 2.0);
+
+  nn_augment_params_default (&params);
+  for (guint label = 0; label < 10; label++)
+    for (guint64 seed = 0; seed < 20; seed++)
+      {
+        nn_augment_digit (&params, seed, label, image, a);
+        nn_augment_image (&params, seed, image, b);
+        g_assert_cmpmem (a, sizeof a, b, sizeof b);
+      }
+
+  nn_augment_params_add_digit_styles (&params);
+  params.one_flag_probability = params.seven_bar_probability = 1.0f;
+  guint differ = 0;
+  for (guint label = 0; label < 10; label++)
+    for (guint64 seed = 0; seed < 20; seed++)
+      {
+        nn_augment_digit (&params, seed, label, image, a);
+        nn_augment_image (&params, seed, image, b);
+        gboolean same = memcmp (a, b, sizeof a) == 0;
+        if (label == 1)
+          differ += !same;
+        else if (label != 7)
+          g_assert_true (same);
+      }
+  g_assert_cmpuint (differ, ==, 20);
+
+  /* The styles are drawn after every other value: turning them on changes
+   * no other part of a distortion. */
+  NnAugmentParams off;
+  NnAugmentTransform with, without;
+  nn_augment_params_default (&off);
+  for (guint64 seed = 0; seed < 50; seed++)
+    {
+      nn_augment_draw (&params, seed, &with);
+      nn_augment_draw (&off, seed, &without);
+      g_assert_cmpfloat (with.rotation_deg, ==, without.rotation_deg);
+      g_assert_cmpfloat (with.scale_x, ==, without.scale_x);
+      g_assert_cmpfloat (with.stroke, ==, without.stroke);
+      g_assert_cmpuint (with.elastic_seed, ==, without.elastic_seed);
+      g_assert_cmpfloat (with.one_flag_length, >=, params.one_flag_length_min);
+      g_assert_cmpfloat (with.one_flag_length, <=, params.one_flag_length_max);
+      g_assert_cmpfloat (with.one_flag_angle_deg, >=, params.one_flag_angle_min);
+      g_assert_cmpfloat (with.one_flag_angle_deg, <=, params.one_flag_angle_max);
+      g_assert_cmpfloat (with.seven_bar_length, >=, params.seven_bar_length_min);
+      g_assert_cmpfloat (with.seven_bar_length, <=, params.seven_bar_length_max);
+      g_assert_cmpfloat (without.one_flag_length, ==, 0.0f);
+      g_assert_cmpfloat (without.seven_bar_length, ==, 0.0f);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -869,6 +985,8 @@ main (int argc, char **argv)
   g_test_add_func ("/augment/draw-ranges", test_draw_ranges);
   g_test_add_func ("/augment/finite-and-in-range", test_finite_and_in_range);
   g_test_add_func ("/augment/mnist-digits", test_mnist_digits);
+  g_test_add_func ("/augment/digit-styles-geometry", test_digit_styles_geometry);
+  g_test_add_func ("/augment/digit-styles-by-label", test_digit_styles_by_label);
   g_test_add_func ("/augment/timing", test_timing);
   return g_test_run ();
 }
