@@ -15,10 +15,13 @@
  *  - Planar (NCHW) for layers with few input channels, like the first one,
  *    whose (c, ky, kx) sums are too short for the walk above: there the
  *    classic unrolled matrix is small (25 rows for a 5x5 kernel on one
- *    channel), so it is made, and a tile is output channels (weights as
- *    stored, broadcast) x positions, written straight into the planar
- *    output; the weight gradient broadcasts the unrolled rows against the
- *    output gradient transposed to channels last, a long sum per tile.
+ *    channel), so it is made, a band of a few output rows at a time so
+ *    that it stays in L1, in the weights' own (c, ky, kx) order: a tile
+ *    is then output channels (weights as stored, broadcast) x the band's
+ *    positions, one unbroken sum of C K K steps, written straight into the
+ *    planar output. The weight gradient broadcasts the band's unrolled
+ *    rows against its output gradient transposed to channels last, and
+ *    adds band after band.
  *
  * Threads (nn-team.h) own what they write: whole images in the forward
  * pass; fixed chunks of the batch, each with its own weight gradient
@@ -37,6 +40,10 @@
 /* Floats after every padded copy, so that no vector read can leave it. */
 #define SLACK (2 * NN_TILE_UNIT)
 
+/* Floats of unrolled input a planar band aims at: with the band's output
+ * gradient or output tile, well inside L1. */
+#define PLANAR_BAND_FLOATS 4096
+
 typedef struct {
   const NnLayer *layer;
   guint  c, h, w, o, k, pad, oh, ow;
@@ -45,6 +52,8 @@ typedef struct {
   guint  c_pad, o_pad;      /* channel counts rounded up to a tile unit */
   gsize  kk, ckk;
   gboolean planar;
+  guint  band;              /* planar: output rows unrolled at a time */
+  gsize  band_stride;       /* planar: floats per unrolled row */
 
   /* Weights packed for the tiles, shared by the threads: */
   gsize  packed_size;                /* CL: [ky][kx][c][o_pad] */
@@ -92,6 +101,8 @@ plan_conv (const NnLayer *layer, ConvPlan *p)
   p->kk = (gsize) p->k * p->k;
   p->ckk = p->c * p->kk;
   p->planar = p->c < PLANAR_MAX_CHANNELS;
+  p->band = (guint) CLAMP (PLANAR_BAND_FLOATS / ((p->ckk + 1) * MAX (p->ow, 1)), 1, MAX (p->oh, 1));
+  p->band_stride = nn_tile_round_up ((gsize) p->band * p->ow);
 
   /* Planar layers compute their input gradient channels last too, so
    * every layer has the channels-last pieces. */
@@ -100,11 +111,11 @@ plan_conv (const NnLayer *layer, ConvPlan *p)
   p->padded_size = align_floats ((gsize) p->c * p->hp * p->wp);
   p->padded_at = at;
   /* One more row than the weights: ones, for the bias gradient. */
-  p->cols_size = align_floats ((p->ckk + 1) * nn_tile_round_up ((gsize) p->oh * p->ow) + SLACK);
+  p->cols_size = align_floats ((p->ckk + 1) * p->band_stride + SLACK);
   p->cols_at = at + p->padded_size;
   p->grad_t_at = p->cols_at + p->cols_size;
   if (p->planar)
-    at = p->grad_t_at + align_floats ((gsize) p->oh * p->ow * p->o_pad);
+    at = p->grad_t_at + align_floats ((gsize) p->band * p->ow * p->o_pad);
   p->image_size = align_floats ((gsize) p->hp * p->wp * p->c + SLACK);
   p->image_at = at;
   at += p->image_size;
@@ -154,8 +165,8 @@ nn_conv_partials_size (const NnLayer *layer)
   ConvPlan p;
 
   plan_conv (layer, &p);
-  /* The weight gradient as the kernels write it, [ky][kx][c][o_pad], then
-   * the bias. */
+  /* The weight gradient as the kernels write it, [ky][kx][c][o_pad]
+   * ([c][ky][kx][o_pad] when planar), then the bias. */
   return p.ckk * p.o_pad + p.o_pad;
 }
 
@@ -185,20 +196,21 @@ pad_planar (const ConvPlan *p, const float *in, float *dest)
     }
 }
 
-/* Output rows [y0, y1) of one image unrolled: row (ky, kx, c) of @cols
- * (@stride floats apart) holds the input values those positions multiply
- * by that weight, read from the padded copy @padded. */
+/* Output rows [y0, y1) of one image unrolled: row (c, ky, kx) of @cols
+ * (@stride floats apart), the weights' own order, holds the input values
+ * those positions multiply by that weight, read from the padded copy
+ * @padded. */
 static void
 unroll (const ConvPlan *p, const float *padded, guint y0, guint y1, float *cols, gsize stride)
 {
   const gsize plane = (gsize) p->hp * p->wp;
 
-  for (guint ky = 0; ky < p->k; ky++)
-    for (guint kx = 0; kx < p->k; kx++)
-      for (guint c = 0; c < p->c; c++)
+  for (guint c = 0; c < p->c; c++)
+    for (guint ky = 0; ky < p->k; ky++)
+      for (guint kx = 0; kx < p->k; kx++)
         nn_copy_block (padded + c * plane + (gsize) (y0 + ky) * p->wp + kx, p->wp,
                        y1 - y0, p->ow,
-                       cols + ((gsize) (ky * p->k + kx) * p->c + c) * stride, p->ow);
+                       cols + ((gsize) c * p->kk + ky * p->k + kx) * stride, p->ow);
 }
 
 /* @channels planes of @h x @w (planar) into a channels-last copy padded by
@@ -316,31 +328,33 @@ forward_rows (const ConvPlan *p, const float *in, const float *weight, const flo
   tile.relu = relu;
   if (p->planar)
     {
-      guint positions = (y1 - y0) * p->ow;
-      gsize stride = nn_tile_round_up (positions);
       float *cols = share + p->cols_at;
 
       pad_planar (p, in, share + p->padded_at);
-      unroll (p, share + p->padded_at, y0, y1, cols, stride);
       /* Output channels x positions: A is the weights as stored
-       * ([o][c][kpos]), walked in the unrolled rows' (kpos, c) order. */
+       * ([o][c][ky][kx]), the unrolled rows' order, so the whole sum is
+       * one run of steps. */
       tile.a = weight;
       tile.a_rs = (gssize) p->ckk;
-      tile.a_ts = (gssize) p->kk;
-      tile.a_ss = 1;
+      tile.a_ts = 1;
       tile.b = cols;
-      tile.b_ts = (gssize) stride;
-      tile.b_ss = (gssize) (p->c * stride);
-      tile.steps = p->c;
-      tile.segments = (guint) p->kk;
+      tile.b_ts = (gssize) p->band_stride;
+      tile.steps = (guint) p->ckk;
+      tile.segments = 1;
       tile.groups = 1;
-      tile.c = out + (gsize) y0 * p->ow;
       tile.c_rs = (gssize) out_plane;
       tile.rows = p->o;
-      tile.cols = positions;
       tile.mode = NN_TILE_STORE;
       tile.row_bias = bias;
-      nn_tile_run (&tile);
+      for (guint band = y0; band < y1; band += p->band)
+        {
+          guint band_end = MIN (band + p->band, y1);
+
+          unroll (p, share + p->padded_at, band, band_end, cols, p->band_stride);
+          tile.c = out + (gsize) band * p->ow;
+          tile.cols = (band_end - band) * p->ow;
+          nn_tile_run (&tile);
+        }
       return;
     }
 
@@ -470,20 +484,20 @@ add_bias_gradient (const ConvPlan *p, const float *dy, float *db)
 }
 
 /* Planar: the weight and bias gradients of images [first, last) into @dw
- * ([ky][kx][c][o_pad], then the bias's [o_pad]): rows of the unrolled
- * input, and a row of ones for the bias, broadcast against the output
- * gradient transposed to [y][x][o_pad], summed over every position in one
- * tile. */
+ * ([c][ky][kx][o_pad], then the bias's [o_pad]): a band's rows of the
+ * unrolled input, and a row of ones for the bias, broadcast against its
+ * output gradient transposed to [y][x][o_pad], summed over its positions
+ * in one tile and added band after band. */
 static void
 planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
                         gsize dout_stride, guint first, guint last, float *dw, float *share)
 {
   const gsize in_size = nn_layer_in_size (p->layer);
-  const gsize positions = (gsize) p->oh * p->ow, stride = nn_tile_round_up (positions);
+  const gsize plane = (gsize) p->oh * p->ow, stride = p->band_stride;
   float *cols = share + p->cols_at, *grad = share + p->grad_t_at;
   NnTile tile = { 0 };
 
-  for (gsize i = 0; i < positions; i++)
+  for (gsize i = 0; i < stride; i++)
     cols[p->ckk * stride + i] = 1.0f;
 
   tile.a = cols;
@@ -491,7 +505,6 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
   tile.a_ts = 1;
   tile.b = grad;
   tile.b_ts = p->o_pad;
-  tile.steps = (guint) positions;
   tile.segments = 1;
   tile.groups = 1;
   tile.c = dw;
@@ -499,16 +512,24 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
   tile.rows = (guint) p->ckk + 1;
   tile.cols = p->o_pad;
 
+  if (p->o_pad > p->o)
+    for (gsize i = 0; i < (gsize) p->band * p->ow; i++)
+      memset (grad + i * p->o_pad + p->o, 0, (p->o_pad - p->o) * sizeof (float));
   for (guint b = first; b < last; b++)
     {
       pad_planar (p, in + b * in_size, share + p->padded_at);
-      unroll (p, share + p->padded_at, 0, p->oh, cols, stride);
-      nn_transpose (dout + b * dout_stride, positions, p->o, (guint) positions, grad, p->o_pad);
-      if (p->o_pad > p->o)
-        for (gsize i = 0; i < positions; i++)
-          memset (grad + i * p->o_pad + p->o, 0, (p->o_pad - p->o) * sizeof (float));
-      tile.mode = b == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
-      nn_tile_run (&tile);
+      for (guint band = 0; band < p->oh; band += p->band)
+        {
+          guint band_end = MIN (band + p->band, p->oh);
+          guint positions = (band_end - band) * p->ow;
+
+          unroll (p, share + p->padded_at, band, band_end, cols, stride);
+          nn_transpose (dout + b * dout_stride + (gsize) band * p->ow, plane, p->o, positions,
+                        grad, p->o_pad);
+          tile.steps = positions;
+          tile.mode = b == first && band == 0 ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
+          nn_tile_run (&tile);
+        }
     }
 }
 
@@ -649,15 +670,17 @@ nn_conv_reduce (const NnTeamMember *me, const NnLayer *layer, guint batch, float
 
   nn_team_barrier (me);
 
-  /* ... then into the weights' own layout [o][c][ky][kx]. */
+  /* ... then into the weights' own layout [o][c][ky][kx] (from
+   * [ky][kx][c][o_pad]; planar layers' sums are in [c][ky][kx][o_pad]). */
   nn_team_split (me, p.o, &first, &last);
   for (gsize o = first; o < last; o++)
     {
       for (gsize r = 0; r < p.ckk; r++)
         {
           gsize c = r / p.kk, kpos = r % p.kk;
+          gsize row = p.planar ? r : kpos * p.c + c;
 
-          dweight[o * p.ckk + r] += partials[(kpos * p.c + c) * p.o_pad + o];
+          dweight[o * p.ckk + r] += partials[row * p.o_pad + o];
         }
       dbias[o] += partials[dw_size + o];
     }
