@@ -468,7 +468,7 @@ cli_train_main (int argc, char **argv)
     { "lr", 0, 0, G_OPTION_ARG_STRING, &o.lr, N_("Learning rate (default 0.001)"), N_("X") },
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &o.optimizer, N_("adam or sgd (default adam)"), N_("NAME") },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &o.schedule,
-      N_("Learning-rate schedule: constant, cosine or onecycle (default constant)"), N_("NAME") },
+      N_("Learning-rate schedule: constant, cosine or onecycle (default cosine)"), N_("NAME") },
     { "momentum", 0, 0, G_OPTION_ARG_STRING, &o.momentum, N_("SGD momentum, in [0, 1) (default 0.9)"), N_("X") },
     { "weight-decay", 0, 0, G_OPTION_ARG_STRING, &o.weight_decay,
       N_("Decoupled weight decay (default 0)"), N_("X") },

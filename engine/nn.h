@@ -245,7 +245,7 @@ typedef struct {
   float       label_smoothing;   /* in [0, 1) */
 } NnTrainConfig;
 
-/* Adam, 1e-3, batch 64, one epoch, constant schedule, seed 1. */
+/* Adam, 1e-3, batch 64, one epoch, cosine schedule, seed 1. */
 void     nn_train_config_init     (NnTrainConfig *config);
 /* Says which field is impossible and why. */
 gboolean nn_train_config_validate (const NnTrainConfig *config, GError **error);

@@ -172,7 +172,7 @@ test_config_validation (void)
   g_assert_cmpuint (config.epochs, ==, 1);
   g_assert_cmpuint (config.batch_size, ==, 64);
   g_assert_cmpfloat (config.learning_rate, ==, 1e-3f);
-  g_assert_cmpint (config.schedule, ==, NN_SCHEDULE_CONSTANT);
+  g_assert_cmpint (config.schedule, ==, NN_SCHEDULE_COSINE);
   g_assert_cmpuint (config.seed, ==, 1);
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
