@@ -168,6 +168,9 @@ class UsageTests(unittest.TestCase):
             with self.subTest(args=args):
                 self.usage_error("train", *args, "--out", self.out)
 
+    def test_digit_styles_need_augment(self):
+        self.assertIn("--augment", self.usage_error("train", "--digit-styles", "--out", self.out))
+
     def test_unknown_optimizer_and_schedule(self):
         self.assertIn("rmsprop", self.usage_error("train", "--optimizer", "rmsprop", "--out", self.out))
         self.assertIn("sawtooth", self.usage_error("train", "--schedule", "sawtooth", "--out", self.out))
@@ -269,7 +272,9 @@ class TrainedModelTests(unittest.TestCase):
         cls.model = os.path.join(cls.tmp.name, "small.safetensors")
         cls.train_status, cls.train_out, cls.train_err = run(
             "train", "--data", MNIST_DIR, "--arch", "mlp", "--limit", "2000", "--test-limit", "500",
-            "--epochs", "1", "--seed", "3", "--name", "cli test", "--out", cls.model)
+            # A constant rate: 32 batches are too few to decay it.
+            "--epochs", "1", "--schedule", "constant", "--seed", "3", "--name", "cli test",
+            "--out", cls.model)
         if cls.train_status != 0:
             raise AssertionError(f"train failed ({cls.train_status}):\n{cls.train_err}")
         cls.probs_path = os.path.join(cls.tmp.name, "probs.jsonl")
@@ -287,6 +292,20 @@ class TrainedModelTests(unittest.TestCase):
 
     def tmp_path(self, name):
         return os.path.join(self.tmp.name, name)
+
+    def test_digit_styles_recorded(self):
+        """Training with digit styles says so in the model's metadata and recipe."""
+        model = self.tmp_path("styles.safetensors")
+        status, _, err = run("train", "--data", MNIST_DIR, "--arch", "mlp", "--limit", "300",
+                             "--test-limit", "0", "--augment", "--digit-styles", "--out", model)
+        self.assertEqual(status, 0, err)
+        status, out, err = run("info", "--model", model)
+        self.assertEqual(status, 0, err)
+        self.assertIn("digit_styles: true", out)
+        recipe = next(line for line in out.splitlines() if line.strip().startswith("recipe:"))
+        self.assertIn(" --augment --digit-styles ", recipe)
+        status, out, err = run("info", "--model", self.model)
+        self.assertIn("digit_styles: false", out)
 
     def predict_json(self, *args, **kwargs):
         status, out, err = run("predict", "--model", self.model, "--json", *args, **kwargs)

@@ -362,6 +362,7 @@ test_checkpoint_info_round_trip (void)
   info->config.seed = G_GUINT64_CONSTANT (18446744073709551615);
   info->config.learning_rate = 0.0123f;
   info->config.augment = TRUE;
+  info->config.digit_styles = TRUE;
   info->color_index = 3;
   info->epochs_done = 2;
   info->seconds = 12.5;
@@ -381,6 +382,7 @@ test_checkpoint_info_round_trip (void)
   g_assert_true (back->config.seed == G_GUINT64_CONSTANT (18446744073709551615));
   g_assert_true (back->config.learning_rate == 0.0123f);
   g_assert_true (back->config.augment);
+  g_assert_true (back->config.digit_styles);
   g_assert_cmpuint (back->color_index, ==, 3);
   g_assert_cmpuint (back->epochs_done, ==, 2);
   g_assert_cmpuint (back->losses->len, ==, 3);

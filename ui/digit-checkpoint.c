@@ -143,8 +143,9 @@ digit_checkpoint_info_to_json (const DigitCheckpointInfo *info)
   g_string_append (out, ", \"schedule\": ");
   append_string (out, nn_schedule_to_string (c->schedule));
   /* As text: a 64-bit seed does not survive a double. */
-  g_string_append_printf (out, ", \"seed\": \"%" G_GUINT64_FORMAT "\", \"augment\": %s, \"label_smoothing\": ",
-                          c->seed, c->augment ? "true" : "false");
+  g_string_append_printf (out, ", \"seed\": \"%" G_GUINT64_FORMAT "\", \"augment\": %s, "
+                          "\"digit_styles\": %s, \"label_smoothing\": ",
+                          c->seed, c->augment ? "true" : "false", c->digit_styles ? "true" : "false");
   append_number (out, c->label_smoothing);
   g_string_append_c (out, '}');
 
@@ -243,6 +244,7 @@ digit_checkpoint_info_from_json (const char  *json,
   info->config.weight_decay = json_object_get_double_member_with_default (config, "weight_decay", 0.0);
   info->config.label_smoothing = json_object_get_double_member_with_default (config, "label_smoothing", 0.0);
   info->config.augment = json_object_get_boolean_member_with_default (config, "augment", FALSE);
+  info->config.digit_styles = json_object_get_boolean_member_with_default (config, "digit_styles", FALSE);
   text = json_object_get_string_member_with_default (config, "optimizer", "adam");
   if (!nn_optimizer_from_string (text, &info->config.optimizer))
     goto bad;

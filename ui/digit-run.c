@@ -174,6 +174,7 @@ describe_model (DigitRun *self,
   set_metadata_uint (model, "batch", c->batch_size);
   set_metadata_uint (model, "seed", c->seed);
   nn_model_set_metadata (model, "augment", c->augment ? "true" : "false");
+  nn_model_set_metadata (model, "digit_styles", c->digit_styles ? "true" : "false");
   nn_model_set_metadata (model, "schedule", nn_schedule_to_string (c->schedule));
   if (c->optimizer == NN_OPTIMIZER_SGD)
     set_metadata_float (model, "momentum", c->momentum);

@@ -493,6 +493,8 @@ read_config (DigitTrainForm *self,
     }
   config->seed = (guint64) gtk_adjustment_get_value (self->seed_adjustment);
   config->augment = gtk_switch_get_active (self->augment_switch);
+  /* Flagged 1s and crossed 7s are digits' styles: not for clothes. */
+  config->digit_styles = config->augment && !fashion_selected (self);
 }
 
 static void
