@@ -350,9 +350,17 @@ forward_rows (const ConvPlan *p, const float *in, const float *weight, const flo
         {
           guint band_end = MIN (band + p->band, y1);
 
+          guint positions = (band_end - band) * p->ow;
+          gsize unused = nn_tile_round_up (positions) - positions;
+
           unroll (p, share + p->padded_at, band, band_end, cols, p->band_stride);
+          /* The tile multiplies whole vectors: zeros, not stale values that
+           * could overflow, past the band's positions. */
+          if (unused > 0)
+            for (gsize r = 0; r < p->ckk; r++)
+              memset (cols + r * p->band_stride + positions, 0, unused * sizeof (float));
           tile.c = out + (gsize) band * p->ow;
-          tile.cols = (band_end - band) * p->ow;
+          tile.cols = positions;
           nn_tile_run (&tile);
         }
       return;
