@@ -250,34 +250,28 @@ to_planar (const float *src, guint channels, guint h, guint w, guint stride,
 
 /* Weights [o][c][ky][kx] as B for channels-last tiles: [ky][kx][c][o_pad].
  * The threads of @me's job share the work (by input channel) and meet
- * when it is done. Two passes of vector copies: a transpose to
- * [c][ky][kx][o] in the space of the flipped weights, which forward
- * passes do not use, then whole rows into their (ky, kx, c) order. */
+ * when it is done. Each channel's [o][ky][kx] block is transposed straight
+ * into its rows, C rows apart: one pass, and no copy in between to push
+ * other data (a dense layer's weights, when one image is being
+ * recognised) out of the cache. */
 void
 nn_conv_pack_forward (const NnTeamMember *me, const NnLayer *layer, const float *weight,
                       float *packed)
 {
   gsize first, last;
-  float *transposed;
   ConvPlan p;
 
   plan_conv (layer, &p);
   if (p.planar)
     return;
-  transposed = packed + p.packed_size;
   nn_team_split (me, p.c, &first, &last);
-  if (first < last)
+  for (gsize c = first; c < last; c++)
     {
-      nn_transpose (weight + first * p.kk, p.ckk, p.o, (guint) ((last - first) * p.kk),
-                    transposed + first * p.kk * p.o_pad, p.o_pad);
-      for (gsize c = first; c < last; c++)
+      nn_transpose (weight + c * p.kk, p.ckk, p.o, (guint) p.kk, packed + c * p.o_pad,
+                    (gsize) p.c * p.o_pad);
+      if (p.o_pad > p.o)
         for (gsize kpos = 0; kpos < p.kk; kpos++)
-          {
-            float *row = packed + (kpos * p.c + c) * p.o_pad;
-
-            nn_copy_block (transposed + (c * p.kk + kpos) * p.o_pad, 0, 1, p.o, row, 0);
-            memset (row + p.o, 0, (p.o_pad - p.o) * sizeof (float));
-          }
+          memset (packed + (kpos * p.c + c) * p.o_pad + p.o, 0, (p.o_pad - p.o) * sizeof (float));
     }
   nn_team_barrier (me);
 }
