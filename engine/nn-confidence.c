@@ -3,9 +3,10 @@
  * The network always answers with ten probabilities, even for a scribble or
  * half a digit. Naming its top digit then would assert a guess; below a
  * threshold the app says it is not sure instead. The threshold was chosen
- * on data (bench/unsure-threshold, docs/default-model.md): where the default
- * model's errors on the MNIST test set become rare among the digits it
- * still names, while it holds back as few right answers as it can.
+ * on data (bench/unsure-threshold, docs/default-model.md): as high as it can
+ * be, to catch scribbles and likely errors, while the default model still
+ * names all but one in 1,000 of the MNIST test digits it reads right, so
+ * that "not sure" does not stand in for accuracy.
  */
 #include "nn.h"
 
