@@ -10,7 +10,10 @@ Reads the embedded model (no --model) through `digitlab-cli info` and
   test accuracy measured when it was trained;
 - that accuracy is reproduced now, on the 10,000 MNIST test images, and is
   at least 99.5%;
-- the file stays small enough to embed: at most 2 MB.
+- the file stays small enough to embed: at most 2 MB;
+- "Not sure" (nn_prediction_is_unsure, NN_UNSURE_THRESHOLD) stays rare on
+  real handwriting: it withholds at most 0.5% of the test images, so the
+  model's accuracy is not bought by holding answers back.
 
     test-default-model.py [PATH/TO/digitlab-cli]        (TAP on stdout)
 
@@ -18,18 +21,21 @@ MNIST comes from $DIGITLAB_MNIST_DIR; without it the accuracy check is
 skipped, visibly.  The drawn-digit accuracy is test-strokes-accuracy.py's.
 """
 
+import gzip
 import json
 import os
 import re
 import struct
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
 from tap import Tap  # noqa: E402
 
 MIN_ACCURACY = 0.995
 MAX_FILE_BYTES = 2 * 1000 * 1000
+MAX_UNSURE_RATE = 0.005
 TEST_IMAGES = 10000
 TIMEOUT = 300
 
@@ -65,6 +71,18 @@ def have_mnist(folder):
         os.path.exists(os.path.join(folder, "t10k-images-idx3-ubyte" + ext)) for ext in ("", ".gz"))
 
 
+def mnist_labels(folder):
+    """The test labels, in file order (IDX: 8 header bytes, then one byte
+    per label)."""
+    for name, opener in (("t10k-labels-idx1-ubyte.gz", gzip.open),
+                         ("t10k-labels-idx1-ubyte", open)):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with opener(path, "rb") as f:
+                return list(f.read()[8:])
+    return []
+
+
 def file_metadata(path):
     """The __metadata__ of a safetensors file: a little-endian u64 header
     length, then the JSON header."""
@@ -78,6 +96,30 @@ def default_preset(source_root):
     with open(os.path.join(source_root, "engine", "nn-spec.c")) as f:
         match = re.search(r'\{\s*"default",\s*((?:"[^"]*"\s*)+),', f.read())
     return "".join(re.findall(r'"([^"]*)"', match.group(1))).strip() if match else None
+
+
+def unsure_threshold(source_root):
+    """NN_UNSURE_THRESHOLD, as engine/nn.h defines it."""
+    with open(os.path.join(source_root, "engine", "nn.h")) as f:
+        match = re.search(r"#define NN_UNSURE_THRESHOLD ([0-9.]+)f", f.read())
+    return float(match.group(1)) if match else None
+
+
+def check_unsure(tap, probabilities, labels_right, threshold):
+    """The "not sure" rule of engine/nn-confidence.c on every test image:
+    the top probability's share of the sum below the threshold."""
+    fires = right_held = 0
+    for p, right in zip(probabilities, labels_right):
+        total = sum(p)
+        if total <= 0 or max(p) / total < threshold:
+            fires += 1
+            right_held += right
+    count = len(probabilities)
+    tap.diag(f"\"Not sure\" below {threshold}: {fires} of {count} test images "
+             f"({100 * fires / max(count, 1):.2f}%), {right_held} of them read right")
+    tap.result(count == TEST_IMAGES and fires <= MAX_UNSURE_RATE * count,
+               f"\"not sure\" withholds at most {100 * MAX_UNSURE_RATE:g}% of the test images",
+               f"{fires} of {count}")
 
 
 def check_metadata(tap, architecture, metadata, stored):
@@ -154,11 +196,16 @@ def main():
     if not have_mnist(mnist):
         tap.skip("MNIST test accuracy >= 0.995", f"no MNIST test set in {mnist or '$DIGITLAB_MNIST_DIR (unset)'}")
         return tap.done()
-    try:
-        result = json.loads(run(cli, "eval", "--json", "--data", mnist))
-    except (AssertionError, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
-        tap.result(False, "digitlab-cli eval --json measures the built-in model", str(e))
-        return tap.done()
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "probabilities.jsonl")
+        try:
+            result = json.loads(run(cli, "eval", "--json", "--data", mnist,
+                                    "--probabilities", path))
+            with open(path) as f:
+                probabilities = [json.loads(line) for line in f if line.strip()]
+        except (AssertionError, subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as e:
+            tap.result(False, "digitlab-cli eval --json measures the built-in model", str(e))
+            return tap.done()
 
     accuracy = result.get("accuracy", -1)
     confusion = result.get("confusion", [])
@@ -175,6 +222,19 @@ def main():
     tap.result(abs(accuracy - recorded) <= 0.00005 + 1e-9,
                "the measured accuracy is the one recorded in the metadata",
                f"measured {accuracy:.4f}, recorded {recorded}")
+
+    # Whether each image was read right: its top digit against its label
+    # (eval writes the probabilities in the test set's order).
+    labels = mnist_labels(mnist)
+    right = [max(range(10), key=p.__getitem__) == label
+             for p, label in zip(probabilities, labels)]
+    threshold = unsure_threshold(source_root)
+    if threshold is None or len(labels) != len(probabilities):
+        tap.result(False, "the \"not sure\" rule can be checked",
+                   f"threshold {threshold}, {len(labels)} labels, "
+                   f"{len(probabilities)} probabilities")
+    else:
+        check_unsure(tap, probabilities, right, threshold)
     return tap.done()
 
 
