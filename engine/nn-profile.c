@@ -162,9 +162,9 @@ nn_model_profile_layers (NnModel *model,
   g_autofree NnLayerProfile *profile = NULL;
   g_autofree float *saved_buffers = NULL;
   g_autofree float *grads = NULL;
-  g_autofree float *out = NULL, *din = NULL, *dout = NULL, *mask = NULL;
+  float *out = NULL, *din = NULL, *dout = NULL, *mask = NULL;
   g_autofree float *mean = NULL, *invstd = NULL;
-  g_autofree gint32 *argmax = NULL;
+  gint32 *argmax = NULL;
   g_autofree gint64 *forward_ns = NULL, *backward_ns = NULL;
   gsize largest = NN_IMAGE_PIXELS, widest_channels = 1;
   guint first_trainable = 0;
@@ -201,11 +201,13 @@ nn_model_profile_layers (NnModel *model,
   nn_model_forward (model, ws, batch_size, TRUE, 1);
 
   grads = g_new0 (float, MAX (model->n_params, 1));
-  out = g_new (float, (gsize) batch_size * largest);
-  din = g_new (float, (gsize) batch_size * largest);
-  dout = g_new (float, (gsize) batch_size * largest);
-  mask = g_new (float, (gsize) batch_size * largest);
-  argmax = g_new (gint32, (gsize) batch_size * largest);
+  /* Aligned as the workspace's buffers are: a layer's stores would
+   * otherwise straddle cache lines that they do not in training. */
+  out = g_aligned_alloc ((gsize) batch_size * largest, sizeof (float), 64);
+  din = g_aligned_alloc ((gsize) batch_size * largest, sizeof (float), 64);
+  dout = g_aligned_alloc ((gsize) batch_size * largest, sizeof (float), 64);
+  mask = g_aligned_alloc ((gsize) batch_size * largest, sizeof (float), 64);
+  argmax = g_aligned_alloc ((gsize) batch_size * largest, sizeof (gint32), 64);
   mean = g_new (float, widest_channels);
   invstd = g_new (float, widest_channels);
   for (gsize i = 0; i < (gsize) batch_size * largest; i++)
@@ -269,5 +271,10 @@ nn_model_profile_layers (NnModel *model,
 
   if (model->n_buffers > 0)
     memcpy (model->buffers, saved_buffers, model->n_buffers * sizeof (float));
+  g_aligned_free (out);
+  g_aligned_free (din);
+  g_aligned_free (dout);
+  g_aligned_free (mask);
+  g_aligned_free (argmax);
   return g_steal_pointer (&profile);
 }
