@@ -42,7 +42,7 @@ describe_confidence (float confidence)
 {
   if (confidence >= 0.9f)
     return _("Confident");
-  if (confidence >= 0.6f)
+  if (confidence >= NN_UNSURE_THRESHOLD)
     return _("Fairly sure");
   return _("Unsure");
 }
