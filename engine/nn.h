@@ -198,8 +198,8 @@ double      nn_model_evaluate        (NnModel *model, const NnDataset *dataset,
 /* Below this probability for its most likely digit, a prediction is "not
  * sure": the app says so rather than name a digit. It is the highest
  * threshold that withholds at most one in 1,000 of the default model's right
- * answers on the MNIST test set (5 of 9,967 at 0.55, 12 at 0.6): handwriting
- * is rarely held back (0.11% of the test images), while a quarter of random
+ * answers on the MNIST test set (8 of 9,960 at 0.55, 11 at 0.6): handwriting
+ * is rarely held back (0.16% of the test images), while a fifth of random
  * scribbles are. bench/unsure-threshold measures it; the figures are in
  * docs/default-model.md. */
 #define NN_UNSURE_THRESHOLD 0.55f
