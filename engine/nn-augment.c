@@ -67,9 +67,10 @@ nn_augment_params_add_digit_styles (NnAugmentParams *params)
   /* MNIST's writers were American: its 1s are bare strokes and its 7s
    * uncrossed, so a network trained on it reads a flagged 1 as a 7. A flag
    * from 15% to 40% of the height, 30 to 70 degrees off the stem, spans the
-   * short serif to the long continental hook (longer ones are 7s' bars); the bar of a crossed 7 is
-   * about half as long as the digit is high. Both styles are common enough
-   * in the world to give a good share of each digit. */
+   * short serif to the long continental hook (longer ones are 7s' bars);
+   * the bar of a crossed 7 is about half as long as the digit is high.
+   * Both styles are common enough in the world to give a good share of
+   * each digit. */
   params->one_flag_probability = 0.4f;
   params->one_flag_length_min = 0.15f;
   params->one_flag_length_max = 0.4f;
@@ -247,7 +248,7 @@ draw_line (float *image, int stride, float x0, float y0, float x1, float y1, flo
       }
 }
 
-static float estimate_stroke_width (const float image[PIXELS]);
+static float estimate_stroke_width (const float *image, int stride);
 
 #define FLAG_MIN_DROP (25.0f * (float) G_PI / 180.0f)
 
@@ -262,10 +263,7 @@ add_digit_styles (const NnAugmentTransform *transform, float *image, int stride)
     return;
   float height = bottom - top + 1;
 
-  float contiguous[PIXELS];
-  for (int y = 0; y < SIDE; y++)
-    memcpy (contiguous + y * SIDE, image + y * stride, sizeof (float) * SIDE);
-  float width = CLAMP (estimate_stroke_width (contiguous), 1.5f, 4.0f);
+  float width = CLAMP (estimate_stroke_width (image, stride), 1.5f, 4.0f);
 
   float column, foot;
   if (transform->one_flag_length > 0.0f
@@ -597,17 +595,17 @@ outer_distance (float v)   /* for dilation: a lower bound */
  * outline is the total variation (sum of gradient lengths) over the ink's
  * peak, which counts anti-aliased edges correctly and sees a faint stroke
  * (a thin one, smeared over two pixels) as the narrower one it stands for.
- * 0 for an empty image. */
+ * 0 for an empty image. Rows are @stride floats apart. */
 static float
-estimate_stroke_width (const float image[PIXELS])
+estimate_stroke_width (const float *image, int stride)
 {
   float area = 0.0f, variation = 0.0f, peak = 0.0f;
   for (int y = 0; y < SIDE; y++)
     for (int x = 0; x < SIDE; x++)
       {
-        float v = image[y * SIDE + x];
-        float gx = v - (x > 0 ? image[y * SIDE + x - 1] : 0.0f);
-        float gy = v - (y > 0 ? image[(y - 1) * SIDE + x] : 0.0f);
+        float v = image[y * stride + x];
+        float gx = v - (x > 0 ? image[y * stride + x - 1] : 0.0f);
+        float gy = v - (y > 0 ? image[(y - 1) * stride + x] : 0.0f);
         area += v;
         variation += sqrtf (gx * gx + gy * gy);
         peak = MAX (peak, v);
@@ -789,7 +787,7 @@ nn_augment_image_with (const NnAugmentTransform *transform,
       /* Thin digits are only made thinner down to the floor, thick ones
        * thicker up to the ceiling: beyond, strokes break up or holes close.
        * A digit already past a limit is left as it is, not pulled back. */
-      float width = estimate_stroke_width (out);
+      float width = estimate_stroke_width (out, SIDE);
       if (stroke < 0.0f && transform->stroke_width_min > 0.0f)
         stroke = MAX (stroke, MIN (0.0f, transform->stroke_width_min - width));
       if (stroke > 0.0f && transform->stroke_width_max > 0.0f)
