@@ -144,9 +144,10 @@ def check_metadata(tap, architecture, metadata, stored):
         match = re.search(re.escape(option) + r" (\S+)", recipe)
         if match and match.group(1) != metadata.get(key):
             disagreements.append(f"{option} {match.group(1)} but {key} {metadata.get(key)!r}")
-    if ("--augment" in recipe) != (metadata.get("augment") == "true"):
-        disagreements.append(f"--augment {'in' if '--augment' in recipe else 'not in'} the "
-                             f"recipe but augment {metadata.get('augment')!r}")
+    for option, key in (("--augment", "augment"), ("--digit-styles", "digit_styles")):
+        if (option in recipe.split()) != (metadata.get(key) == "true"):
+            disagreements.append(f"{option} {'in' if option in recipe.split() else 'not in'} the "
+                                 f"recipe but {key} {metadata.get(key)!r}")
     tap.result(not disagreements, "the recipe agrees with the recorded settings",
                "; ".join(disagreements))
 
