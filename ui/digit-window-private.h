@@ -15,6 +15,13 @@ struct _DigitWindow
   /* Template children */
   AdwToastOverlay      *toast_overlay;
   AdwViewSwitcherTitle *switcher_title;
+  GtkMenuButton        *model_button;
+  GtkLabel             *model_button_title;
+  GtkLabel             *model_button_subtitle;
+  GtkLabel             *model_details_title;
+  GtkLabel             *model_details_summary;
+  GtkLabel             *model_details_spec;
+  GtkLabel             *model_details_params;
   AdwViewStack         *stack;
   DigitDrawPage        *draw_page;
   DigitTrainPage       *train_page;
