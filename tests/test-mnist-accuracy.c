@@ -2,7 +2,10 @@
  *
  * bench-cnn, one epoch of MNIST with the trainer's defaults (Adam at 1e-3
  * decaying along a cosine, batch 64, seed 1, no augmentation) must reach
- * 98.5% test accuracy. Prints the epoch's time and speed.
+ * 98.5% test accuracy. Prints the epoch's time and speed. The cosine decay
+ * is what clears the bar: with a constant rate, as PyTorch's reference run
+ * used (98.4%), the same recipe lands at 98.3% to 98.4% depending on the
+ * seed (98.44% at seed 1).
  */
 #include "test-util.h"
 
@@ -41,13 +44,17 @@ test_bench_cnn_one_epoch (void)
       g_test_skip ("MNIST not found: set DIGITLAB_MNIST_DIR");
       return;
     }
-  if (!nn_dataset_load_dir (dir, &train, &test, &error))
+  /* Skipped only when the files are not there; present but unreadable is a
+   * failure, of the data or of the reader. */
+  if (!nn_dataset_load_dir (dir, &train, &test, &error)
+      && g_error_matches (error, NN_ERROR, NN_ERROR_IDX_MISSING))
     {
-      g_autofree char *why = g_strdup_printf ("MNIST not usable in %s: %s", dir, error->message);
+      g_autofree char *why = g_strdup_printf ("MNIST not found in %s: %s", dir, error->message);
 
       g_test_skip (why);
       return;
     }
+  g_assert_no_error (error);
 
   nn_train_config_init (&config);   /* Adam, 1e-3 cosine, batch 64, 1 epoch, seed 1 */
   g_assert_cmpint (config.optimizer, ==, NN_OPTIMIZER_ADAM);
