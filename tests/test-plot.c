@@ -551,6 +551,78 @@ test_hidden_series_and_legend (void)
   cairo_surface_destroy (surface);
 }
 
+/* Reads the legend swatch drawn in @match's colour in the header of
+ * @surface: how many columns between its first and last coloured column
+ * are background all the way across the swatch's rows, left and right of
+ * its middle. */
+static void
+swatch_gaps (cairo_surface_t *surface,
+             int              header_height,
+             gboolean       (*match) (Rgb),
+             guint           *left_gaps,
+             guint           *right_gaps)
+{
+  int x0 = WIDTH, x1 = -1, y0 = header_height, y1 = -1;
+
+  for (int y = 0; y < header_height; y++)
+    for (int x = 0; x < WIDTH; x++)
+      if (match (pixel (surface, x, y)))
+        {
+          x0 = MIN (x0, x);
+          x1 = MAX (x1, x);
+          y0 = MIN (y0, y);
+          y1 = MAX (y1, y);
+        }
+  g_assert_cmpint (x1, >, x0 + 10);
+  *left_gaps = *right_gaps = 0;
+  for (int x = x0; x <= x1; x++)
+    {
+      gboolean clear = TRUE;
+
+      for (int y = y0; y <= y1 && clear; y++)
+        clear = is_white (pixel (surface, x, y));
+      if (clear && 2 * x < x0 + x1)
+        (*left_gaps)++;
+      else if (clear)
+        (*right_gaps)++;
+    }
+}
+
+/* A dashed series' swatch shows gaps either side of its marker, a solid
+ * one none, at both text sizes: the marker must not hide the dashes. */
+static void
+test_legend_swatches (void)
+{
+  for (guint large = 0; large <= 1; large++)
+    {
+      g_autoptr(DigitPlot) plot = new_plot ();
+      cairo_surface_t *surface;
+      cairo_rectangle_t area;
+      guint solid, dashed, left, right;
+
+      digit_plot_set_large_text (plot, large);
+      digit_plot_set_y_limits (plot, 0.0, 100.0);
+      solid = digit_plot_add_series (plot, "Run 1, test", &blue, DIGIT_PLOT_LINE | DIGIT_PLOT_MARKERS);
+      dashed = digit_plot_add_series (plot, "Run 1, training", &red,
+                                      DIGIT_PLOT_DASHED | DIGIT_PLOT_MARKERS);
+      for (guint i = 1; i <= 5; i++)
+        {
+          digit_plot_append (plot, solid, i, 90 + i);
+          digit_plot_append (plot, dashed, i, 80 + i);
+        }
+      surface = render (plot, WIDTH, HEIGHT);
+      digit_plot_get_data_area (plot, WIDTH, HEIGHT, &area);
+
+      swatch_gaps (surface, (int) area.y - 4, is_bluish, &left, &right);
+      g_assert_cmpuint (left, ==, 0);
+      g_assert_cmpuint (right, ==, 0);
+      swatch_gaps (surface, (int) area.y - 4, is_reddish, &left, &right);
+      g_assert_cmpuint (left, >=, 4);
+      g_assert_cmpuint (right, >=, 4);
+      cairo_surface_destroy (surface);
+    }
+}
+
 static void
 test_large_text (void)
 {
@@ -652,6 +724,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/plot/render/raw-band", test_raw_band);
   g_test_add_func ("/plot/render/smoothing", test_smoothing);
   g_test_add_func ("/plot/render/hidden-and-legend", test_hidden_series_and_legend);
+  g_test_add_func ("/plot/render/legend-swatches", test_legend_swatches);
   g_test_add_func ("/plot/render/large-text", test_large_text);
   g_test_add_func ("/plot/render/empty", test_empty_plot);
   g_test_add_func ("/plot/changed-signal", test_changed_signal);

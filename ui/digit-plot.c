@@ -26,9 +26,14 @@
 #define TICK_LENGTH         4.0
 #define LABEL_GAP           6.0
 #define PADDING             6.0
-#define LEGEND_SWATCH       18.0
+/* Long enough that a dashed swatch shows a whole dash and gap either side
+ * of its marker: at 18 px the marker hid the only gap, and dashed and
+ * solid series looked the same in the legend. */
+#define LEGEND_SWATCH       30.0
 #define LEGEND_GAP          14.0
 #define MARKER_RADIUS       3.0
+#define DASH_ON             6.0
+#define DASH_OFF            4.0
 /* Labels want about three times their height between them on the y axis
  * and their width plus a gap on the x axis. */
 #define Y_LABEL_SPACING     2.2
@@ -989,7 +994,7 @@ set_line_style (cairo_t        *cr,
 {
   if (style & DIGIT_PLOT_DASHED)
     {
-      const double dashes[] = { 6.0 * s, 4.0 * s };
+      const double dashes[] = { DASH_ON * s, DASH_OFF * s };
 
       cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0.0);
     }
@@ -1007,16 +1012,28 @@ draw_swatch (DigitPlot    *self,
              double        y,
              double        s)
 {
+  double length = LEGEND_SWATCH * s;
+
   cairo_save (cr);
   set_color (cr, &series->color, 1.0);
   cairo_set_line_width (cr, 2.0 * s);
-  set_line_style (cr, series->style, s);
+  if (series->style & DIGIT_PLOT_DASHED)
+    {
+      /* The plot's dashes, shifted so that one lies in the middle, under
+       * the marker: the gaps either side of it stay clear, and square ends
+       * keep them as wide as in the pattern. */
+      const double dashes[] = { DASH_ON * s, DASH_OFF * s };
+      double period = (DASH_ON + DASH_OFF) * s;
+      double start = fmod ((length - DASH_ON * s) / 2.0, period);
+
+      cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), fmod (period - start, period));
+    }
   cairo_move_to (cr, x, y);
-  cairo_line_to (cr, x + LEGEND_SWATCH * s, y);
+  cairo_line_to (cr, x + length, y);
   cairo_stroke (cr);
   if (series->style & DIGIT_PLOT_MARKERS)
     {
-      cairo_arc (cr, x + LEGEND_SWATCH * s / 2.0, y, MARKER_RADIUS * s, 0, 2 * G_PI);
+      cairo_arc (cr, x + length / 2.0, y, MARKER_RADIUS * s, 0, 2 * G_PI);
       cairo_fill (cr);
     }
   cairo_restore (cr);
