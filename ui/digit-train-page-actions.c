@@ -21,6 +21,59 @@
 
 /* ---- Starting and steering ---------------------------------------------------- */
 
+/* The N of a name "Run N" as this locale writes it, or 0 for any other
+ * name. */
+static guint
+run_number_of (const char *name)
+{
+  /* Translators: the name of a new run, "Run 1", "Run 2", ... */
+  const char *format = _("Run %u");
+  const char *hole = strstr (format, "%u");
+  const char *digits;
+  char *end;
+  guint64 number;
+
+  if (hole == NULL || strncmp (name, format, hole - format) != 0)
+    return 0;
+  digits = name + (hole - format);
+  if (!g_ascii_isdigit (*digits))
+    return 0;
+  number = g_ascii_strtoull (digits, &end, 10);
+  if (strcmp (end, hole + 2) != 0 || number >= G_MAXUINT)
+    return 0;
+  return number;
+}
+
+static gboolean
+run_name_is_taken (DigitTrainPage *self,
+                   const char     *name)
+{
+  for (guint i = 0; i < self->runs->len; i++)
+    {
+      RunEntry *entry = g_ptr_array_index (self->runs, i);
+
+      if (g_strcmp0 (digit_run_get_name (entry->run), name) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* "Run N" with the first N from next_run_number on that no run of the
+ * session is called: a resumed run keeps the name an earlier session gave
+ * it, and a run can be renamed, so the count alone could repeat a name. */
+static char *
+next_run_name (DigitTrainPage *self)
+{
+  for (;;)
+    {
+      /* Translators: the name of a new run, "Run 1", "Run 2", ... */
+      g_autofree char *name = g_strdup_printf (_("Run %u"), self->next_run_number++);
+
+      if (!run_name_is_taken (self, name))
+        return g_steal_pointer (&name);
+    }
+}
+
 static void
 discard_interrupted (DigitTrainPage *self)
 {
@@ -89,8 +142,7 @@ start_training (DigitTrainPage *self)
   self->start_pending = FALSE;
   /* The new run's checkpoints take the old one's place. */
   discard_interrupted (self);
-  /* Translators: the name of a new run, "Run 1", "Run 2", ... */
-  name = g_strdup_printf (_("Run %u"), self->next_run_number++);
+  name = next_run_name (self);
   run = digit_run_new (name, spec, &config, data, train_limit, self->next_color++);
   begin_run (self, run);
   digit_train_events_started (name, nn_spec_expand (spec), digit_run_get_n_train_images (run),
@@ -470,6 +522,8 @@ continue_interrupted (DigitTrainPage    *self,
 
   gtk_revealer_set_reveal_child (self->resume_revealer, FALSE);
   self->next_color = MAX (self->next_color, info->color_index + 1);
+  /* After resuming "Run 4", the next new run is "Run 5", not "Run 1". */
+  self->next_run_number = MAX (self->next_run_number, run_number_of (info->name) + 1);
   run = digit_run_new_from_checkpoint (info, data);
   /* It loads as paused; then on_run_state() resumes it. */
   self->resume_when_ready = TRUE;
