@@ -223,6 +223,19 @@ digit_train_events_evaluated (const char *run,
 }
 
 void
+digit_train_events_run (const char *event,
+                        const char *run)
+{
+  GString *builder;
+
+  if (!digit_event_log_is_enabled ())
+    return;
+  builder = begin (event);
+  add_string (builder, "run", run);
+  finish (builder);
+}
+
+void
 digit_train_events_interrupted (const char *run,
                                 guint       epochs_done,
                                 guint       epochs)

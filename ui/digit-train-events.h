@@ -13,6 +13,9 @@
  *   {"event":"train-finished"|"train-stopped"|"train-failed","run":..,
  *    "epochs_done":X,"test_accuracy":A,"seconds":S,"max_stall_ms":M[,"message":..]}
  *   {"event":"train-evaluated","run":..,"test_accuracy":A,"test_images":N}
+ *   {"event":"run-removed"|"run-restored","run":..}
+ *                                            a run taken off the page, and put back
+ *                                            by Undo before its toast went
  *   {"event":"train-interrupted","run":..,"epochs_done":N,"epochs":N}
  *                                            a run an earlier session left, offered
  *   {"event":"stall","max_ms":M,"busy_ms":B,"ticks":N}
@@ -57,6 +60,9 @@ void digit_train_events_ended       (const char *event,
 void digit_train_events_evaluated   (const char *run,
                                      double      accuracy,
                                      guint       n_images);
+/* @event: "run-removed" or "run-restored". */
+void digit_train_events_run         (const char *event,
+                                     const char *run);
 void digit_train_events_interrupted (const char *run,
                                      guint       epochs_done,
                                      guint       epochs);

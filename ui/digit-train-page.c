@@ -693,26 +693,184 @@ digit_train_page_add_run (DigitTrainPage *self,
   show_series (self, entry);
 }
 
-void
-digit_train_page_remove_run (DigitTrainPage *self,
-                             DigitRun       *run)
-{
-  RunEntry *entry = find_entry (self, run);
+/* A removed run is only hidden, its row, curves and model intact, while
+ * its toast offers Undo: a mis-click must not lose minutes of training.
+ * It goes for good when the toast goes without Undo, or with the page.
+ * The records hang on the page as object data: one at most, since a new
+ * removal ends the one before. */
+typedef struct {
+  DigitTrainPage *page;
+  RunEntry       *entry;
+  AdwToast       *toast;
+  guint           index;        /* in page->runs, to go back to */
+  gboolean        was_selected;
+  gboolean        restored;
+} RemovedRun;
 
-  if (entry == NULL || digit_run_is_active (run))
-    return;
+#define REMOVED_KEY "digit-removed-runs"
+
+static GPtrArray *
+get_removed (DigitTrainPage *self)
+{
+  GPtrArray *removed = g_object_get_data (G_OBJECT (self), REMOVED_KEY);
+
+  if (removed == NULL)
+    {
+      removed = g_ptr_array_new ();
+      g_object_set_data_full (G_OBJECT (self), REMOVED_KEY, removed, (GDestroyNotify) g_ptr_array_unref);
+    }
+  return removed;
+}
+
+static void
+hide_entry (DigitTrainPage *self,
+            RunEntry       *entry)
+{
+  gtk_widget_set_visible (gtk_widget_get_parent (entry->row), FALSE);
+  /* The run's own "shown" stays as it is, for Undo to bring back. */
+  digit_plot_set_series_visible (self->loss_plot, entry->loss_series, FALSE);
+  digit_plot_set_series_visible (self->accuracy_plot, entry->test_series, FALSE);
+  digit_plot_set_series_visible (self->accuracy_plot, entry->train_series, FALSE);
+  /* An evaluation still on its way must not reach a run off the page. */
+  g_signal_handlers_block_matched (entry->run, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+}
+
+static void
+unhide_entry (DigitTrainPage *self,
+              RunEntry       *entry)
+{
+  g_signal_handlers_unblock_matched (entry->run, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  gtk_widget_set_visible (gtk_widget_get_parent (entry->row), TRUE);
+  show_series (self, entry);
+}
+
+static void
+free_entry_for_good (DigitTrainPage *self,
+                     RunEntry       *entry)
+{
   digit_plot_remove_series (self->loss_plot, entry->loss_series);
   digit_plot_remove_series (self->accuracy_plot, entry->test_series);
   digit_plot_remove_series (self->accuracy_plot, entry->train_series);
   gtk_flow_box_remove (self->runs_box, gtk_widget_get_parent (entry->row));
-  if (self->selected == run)
-    g_clear_object (&self->selected);
-  g_ptr_array_remove (self->runs, entry);
+  run_entry_free (entry);
+}
+
+/* After a run left the list: the results follow the last run left. */
+static void
+runs_changed (DigitTrainPage *self)
+{
   gtk_widget_set_visible (GTK_WIDGET (self->runs_scroller), self->runs->len > 0);
   if (self->selected == NULL && self->runs->len > 0)
     digit_train_page_select_run (self, ((RunEntry *) g_ptr_array_index (self->runs, self->runs->len - 1))->run);
   update_x_ranges (self);
   digit_train_page_update (self);
+}
+
+static void
+on_removed_undo (AdwToast   *toast,
+                 RemovedRun *removed)
+{
+  DigitTrainPage *self = removed->page;
+  RunEntry *entry = removed->entry;
+
+  removed->restored = TRUE;
+  g_ptr_array_insert (self->runs, MIN (removed->index, self->runs->len), entry);
+  unhide_entry (self, entry);
+  digit_train_events_run ("run-restored", digit_run_get_name (entry->run));
+  gtk_widget_set_visible (GTK_WIDGET (self->runs_scroller), TRUE);
+  if (removed->was_selected)
+    digit_train_page_select_run (self, entry->run);
+  else
+    digit_train_page_update (self);
+}
+
+static void
+removed_run_free (RemovedRun *removed)
+{
+  g_signal_handlers_disconnect_by_data (removed->toast, removed);
+  g_object_unref (removed->toast);
+  g_free (removed);
+}
+
+/* The toast went: by its close button, its timeout, Undo (which comes
+ * first), or a later removal. */
+static void
+on_removed_dismissed (AdwToast   *toast,
+                      RemovedRun *removed)
+{
+  DigitTrainPage *self = removed->page;
+
+  if (!removed->restored)
+    free_entry_for_good (self, removed->entry);
+  g_ptr_array_remove (get_removed (self), removed);
+  removed_run_free (removed);
+}
+
+/* The page goes: runs still waiting for their toast go with it, and the
+ * toast, left to time out, no longer answers. */
+static void
+forget_removed (DigitTrainPage *self)
+{
+  GPtrArray *pending = g_object_get_data (G_OBJECT (self), REMOVED_KEY);
+
+  while (pending != NULL && pending->len > 0)
+    {
+      RemovedRun *removed = g_ptr_array_steal_index (pending, pending->len - 1);
+
+      if (!removed->restored)
+        run_entry_free (removed->entry);
+      removed_run_free (removed);
+    }
+}
+
+void
+digit_train_page_remove_run (DigitTrainPage *self,
+                             DigitRun       *run)
+{
+  RunEntry *entry = find_entry (self, run);
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  GPtrArray *pending = get_removed (self);
+  g_autofree char *message = NULL;
+  RemovedRun *removed;
+  guint index;
+
+  if (entry == NULL || digit_run_is_active (run))
+    return;
+  /* Undo is for the last removal: the ones before go for good now. */
+  while (pending->len > 0)
+    adw_toast_dismiss (((RemovedRun *) g_ptr_array_index (pending, pending->len - 1))->toast);
+
+  g_ptr_array_find (self->runs, entry, &index);
+  g_ptr_array_steal_index (self->runs, index);
+  digit_train_events_run ("run-removed", digit_run_get_name (run));
+  removed = g_new0 (RemovedRun, 1);
+  removed->page = self;
+  removed->entry = entry;
+  removed->index = index;
+  removed->was_selected = self->selected == run;
+  if (self->selected == run)
+    g_clear_object (&self->selected);
+  if (overlay == NULL)
+    {
+      /* No window to show a toast in, so no Undo either. */
+      g_free (removed);
+      free_entry_for_good (self, entry);
+      runs_changed (self);
+      return;
+    }
+
+  hide_entry (self, entry);
+  /* Translators: a toast with an Undo button; %s is a run's name, "“Run 1” removed". */
+  message = g_strdup_printf (_("“%s” removed"), digit_run_get_name (run));
+  removed->toast = g_object_ref (adw_toast_new (message));
+  adw_toast_set_button_label (removed->toast, _("_Undo"));
+  /* Now, while the click that removed it is fresh; a toast up is queued. */
+  adw_toast_set_priority (removed->toast, ADW_TOAST_PRIORITY_HIGH);
+  g_signal_connect (removed->toast, "button-clicked", G_CALLBACK (on_removed_undo), removed);
+  g_signal_connect (removed->toast, "dismissed", G_CALLBACK (on_removed_dismissed), removed);
+  g_ptr_array_add (pending, removed);
+  runs_changed (self);
+  adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), removed->toast);
 }
 
 void
@@ -821,6 +979,7 @@ digit_train_page_dispose (GObject *object)
    * for the next session to offer. */
   g_clear_object (&self->active);
   g_clear_object (&self->selected);
+  forget_removed (self);
   g_clear_pointer (&self->runs, g_ptr_array_unref);
   g_clear_pointer (&self->stall_monitor, digit_stall_monitor_free);
   g_clear_object (&self->settings);
