@@ -4,9 +4,12 @@
  * MNIST's digits were (LeCun et al.): the ink's bounding box is scaled so its
  * longer side is 20 pixels, keeping the aspect ratio, with anti-aliasing, and
  * the result is placed in a 28x28 frame so that its centre of mass is at the
- * centre. docs/preprocessing.md explains each choice. */
+ * centre. A drawing is first rendered as the app's canvas renders it, at
+ * NN_DRAWING_RASTER_SIDE pixels on its longer side, whatever size it was
+ * recorded at. docs/preprocessing.md explains each choice. */
 #include "config.h"
 
+#include <float.h>
 #include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
@@ -167,11 +170,51 @@ nn_preprocess (const float *raster,
   return TRUE;
 }
 
+/* @drawing mapped as the app's canvas holds it: one uniform scale takes its
+ * longer side to NN_DRAWING_RASTER_SIDE pixels, points and pen alike. The
+ * canvas keeps its strokes in those logical pixels whatever its size on
+ * screen, so the same strokes recorded in screen pixels give the same
+ * raster. NULL when the drawing has that size already: it is rendered as it
+ * is, bit for bit. */
+static NnDrawing *
+drawing_at_raster_side (const NnDrawing *drawing)
+{
+  guint width = nn_drawing_get_width (drawing);
+  guint height = nn_drawing_get_height (drawing);
+  guint side = MAX (width, height);
+  double scale = (double) NN_DRAWING_RASTER_SIDE / side;
+  NnDrawing *scaled;
+
+  if (side == NN_DRAWING_RASTER_SIDE)
+    return NULL;
+
+  /* ceil (width * scale) in whole numbers: in floating point, 511 times
+   * 280 / 511 may come out a hair above 280 and add a column. */
+  scaled = nn_drawing_new ((width * NN_DRAWING_RASTER_SIDE + side - 1) / side,
+                           (height * NN_DRAWING_RASTER_SIDE + side - 1) / side);
+  /* A pen too thin to leave ink stays so (a width must be above 0). */
+  nn_drawing_set_pen_width (scaled, MAX ((float) (nn_drawing_get_pen_width (drawing) * scale),
+                                         FLT_MIN));
+  for (guint s = 0; s < nn_drawing_get_n_strokes (drawing); s++)
+    {
+      guint n;
+      const NnPoint *points = nn_drawing_get_stroke (drawing, s, &n);
+
+      nn_drawing_begin_stroke (scaled, (float) (points[0].x * scale),
+                               (float) (points[0].y * scale));
+      for (guint i = 1; i < n; i++)
+        nn_drawing_extend_stroke (scaled, (float) (points[i].x * scale),
+                                  (float) (points[i].y * scale));
+    }
+  return scaled;
+}
+
 gboolean
 nn_drawing_to_image (const NnDrawing *drawing,
                      float            out[NN_IMAGE_PIXELS],
                      GError         **error)
 {
+  g_autoptr(NnDrawing) scaled = NULL;
   g_autofree float *raster = NULL;
 
   g_return_val_if_fail (drawing != NULL, FALSE);
@@ -182,6 +225,9 @@ nn_drawing_to_image (const NnDrawing *drawing,
                    _("There is no ink to recognise: draw a digit first"));
       return FALSE;
     }
+  scaled = drawing_at_raster_side (drawing);
+  if (scaled != NULL)
+    drawing = scaled;
   raster = nn_drawing_rasterize (drawing);
   return nn_preprocess (raster, nn_drawing_get_width (drawing),
                         nn_drawing_get_height (drawing), out, error);

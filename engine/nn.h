@@ -330,6 +330,15 @@ NnTrainer *nn_trainer_load_checkpoint (const char       *path,
  * the same code, so a drawing means the same thing everywhere. */
 typedef struct { float x, y; } NnPoint;
 
+/* The side, in pixels, of the raster a drawing is recognised from: the app's
+ * canvas keeps its strokes in a square of this many logical pixels, whatever
+ * its size on screen. nn_drawing_to_image maps a drawing of any size onto it
+ * with one uniform scale, pen included (the longer side becomes this long),
+ * so strokes recorded in screen pixels of a canvas of any size are read
+ * exactly as the canvas reads them; a drawing whose longer side already has
+ * this length is rendered as it is. */
+#define NN_DRAWING_RASTER_SIDE 280
+
 typedef struct _NnDrawing NnDrawing;
 
 NnDrawing *nn_drawing_new          (guint width, guint height);

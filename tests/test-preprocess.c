@@ -266,6 +266,75 @@ test_position_and_size (void)
   g_assert_cmpfloat (worst_mean, <, 0.01);
 }
 
+/* @drawing recorded at another size: its points and pen multiplied by
+ * @factor, on a @width x @height canvas. */
+static NnDrawing *
+rescaled (const NnDrawing *drawing, guint width, guint height, double factor)
+{
+  NnDrawing *copy = nn_drawing_new (width, height);
+
+  nn_drawing_set_pen_width (copy, (float) (nn_drawing_get_pen_width (drawing) * factor));
+  for (guint s = 0; s < nn_drawing_get_n_strokes (drawing); s++)
+    {
+      guint n;
+      const NnPoint *points = nn_drawing_get_stroke (drawing, s, &n);
+
+      for (guint i = 0; i < n; i++)
+        {
+          float x = (float) (points[i].x * factor), y = (float) (points[i].y * factor);
+
+          if (i == 0)
+            nn_drawing_begin_stroke (copy, x, y);
+          else
+            nn_drawing_extend_stroke (copy, x, y);
+        }
+    }
+  return copy;
+}
+
+static void
+test_canvas_size (void)
+{
+  /* The app's canvas holds its strokes in NN_DRAWING_RASTER_SIDE logical
+   * pixels whatever its size on screen. The same strokes recorded in the
+   * screen pixels of a canvas of another size must be read as the canvas
+   * reads them: bit for bit when the scale is a power of two (every
+   * coordinate then scales back exactly), and to within float rounding of
+   * the coordinates otherwise (511 pixels is the app's canvas at its
+   * default window size). */
+  const struct { guint ref_w, ref_h, w, h; double factor; gboolean exact; } cases[] = {
+    { 280, 280, 560, 560, 2.0, TRUE },
+    { 280, 280, 1120, 1120, 4.0, TRUE },
+    { 280, 280, 140, 140, 0.5, TRUE },
+    { 280, 250, 560, 500, 2.0, TRUE },      /* wider than high */
+    { 250, 280, 125, 140, 0.5, TRUE },      /* higher than wide */
+    { 280, 280, 511, 511, 511.0 / 280.0, FALSE },
+    { 280, 250, 511, 457, 511.0 / 280.0, FALSE },
+  };
+  g_autoptr(NnDrawing) two = draw_two (280, 70, 40, 140);
+
+  g_assert_cmpuint (NN_DRAWING_RASTER_SIDE, ==, 280);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(NnDrawing) reference = rescaled (two, cases[i].ref_w, cases[i].ref_h, 1.0);
+      g_autoptr(NnDrawing) other = rescaled (two, cases[i].w, cases[i].h, cases[i].factor);
+      g_autofree float *raster = nn_drawing_rasterize (reference);
+      float expected[NN_IMAGE_PIXELS], out[NN_IMAGE_PIXELS];
+      g_autoptr(GError) error = NULL;
+
+      /* A drawing at the raster's size is rendered as it is. */
+      preprocess_ok (raster, cases[i].ref_w, cases[i].ref_h, expected);
+      g_assert_true (nn_drawing_to_image (other, out, &error));
+      g_assert_no_error (error);
+      g_test_message ("%ux%u as %ux%u: max difference %g", cases[i].ref_w, cases[i].ref_h,
+                      cases[i].w, cases[i].h, max_abs_diff (expected, out));
+      if (cases[i].exact)
+        g_assert_cmpmem (expected, sizeof expected, out, sizeof out);
+      else
+        g_assert_cmpfloat (max_abs_diff (expected, out), <, 1e-3);
+    }
+}
+
 static void
 test_mnist_is_a_fixed_point (void)
 {
@@ -317,6 +386,7 @@ main (int argc, char **argv)
   g_test_add_func ("/preprocess/area-average", test_area_average);
   g_test_add_func ("/preprocess/drawing-centre-and-ink", test_drawing_centre_and_ink);
   g_test_add_func ("/preprocess/position-and-size", test_position_and_size);
+  g_test_add_func ("/preprocess/canvas-size", test_canvas_size);
   g_test_add_func ("/preprocess/mnist-fixed-point", test_mnist_is_a_fixed_point);
 
   return g_test_run ();

@@ -11,8 +11,9 @@
 
 G_BEGIN_DECLS
 
-/* The drawing's fixed coordinate space, in logical pixels on each side. */
-#define DIGIT_CANVAS_LOGICAL_SIZE 280
+/* The drawing's fixed coordinate space, in logical pixels on each side:
+ * the engine's raster size, so the strokes are recognised as they are held. */
+#define DIGIT_CANVAS_LOGICAL_SIZE NN_DRAWING_RASTER_SIDE
 
 #define DIGIT_TYPE_CANVAS (digit_canvas_get_type ())
 G_DECLARE_FINAL_TYPE (DigitCanvas, digit_canvas, DIGIT, CANVAS, GtkWidget)
