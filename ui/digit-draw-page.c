@@ -80,6 +80,9 @@ predict (DigitDrawPage *self,
     }
   nn_model_predict (self->model, image, 1, probabilities);
   digit_prediction_view_set_probabilities (self->prediction_view, probabilities);
+  /* What was recognised, so that a test can replay it through the CLI. */
+  if (final)
+    digit_event_log_drawing (drawing);
   digit_event_log_prediction (probabilities, final,
                               digit_canvas_get_n_strokes (self->canvas));
 }

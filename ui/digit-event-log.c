@@ -110,6 +110,25 @@ digit_event_log_prediction (const float probabilities[NN_CLASSES],
 }
 
 void
+digit_event_log_drawing (const NnDrawing *drawing)
+{
+  g_autoptr(GString) line = NULL;
+  g_autofree char *json = NULL;
+
+  if (!log_enabled)
+    return;
+  json = nn_drawing_to_json (drawing);
+  line = g_string_new ("{\"event\":\"drawing\",\"drawing\":");
+  /* The JSON breaks lines between strokes, and an event is one line. It has
+   * no strings, so every newline is layout. */
+  for (const char *c = json; *c != '\0'; c++)
+    if (*c != '\n')
+      g_string_append_c (line, *c);
+  g_string_append_c (line, '}');
+  emit (line);
+}
+
+void
 digit_event_log_cleared (void)
 {
   g_autoptr(GString) line = NULL;

@@ -2,7 +2,8 @@
  *
  * With `digitlab --log-predictions` (or DIGITLAB_LOG_PREDICTIONS=1) the app
  * writes one JSON object per line for everything a test needs to follow:
- * where the canvas is, each prediction, clear/undo/redo, model changes.
+ * where the canvas is, each prediction (and the drawing behind each final
+ * one), clear/undo/redo, model changes.
  * Every line is flushed at once, so a reading process sees it immediately.
  */
 #pragma once
@@ -25,6 +26,11 @@ void digit_event_log_ready      (int x, int y, int width, int height, int scale)
 void digit_event_log_prediction (const float probabilities[NN_CLASSES],
                                  gboolean    final,
                                  guint       n_strokes);
+/* {"event":"drawing","drawing":{"width":W,"height":H,"pen_width":P,
+ *  "strokes":[...]}}, the drawing as nn_drawing_to_json writes it, on one
+ * line: what the app recognised, for replaying through digitlab-cli predict
+ * --strokes. Written before each final prediction. */
+void digit_event_log_drawing    (const NnDrawing *drawing);
 /* {"event":"cleared"} */
 void digit_event_log_cleared    (void);
 /* {"event":"undo","strokes":N} or {"event":"redo","strokes":N} */

@@ -14,7 +14,9 @@ Tests (all by default):
               their events, the predictions that follow them, and none for
               an empty canvas.
   live        a long slow stroke gets at least 20 predictions a second
-              before the final one.
+              before the final one; digitlab-cli predict --strokes reads
+              the drawing the app logged as the app did, also when given
+              in screen pixels.
   screenshot  drawing changes the canvas on screen; the window is saved as
               <build>/tests/artifacts/window.png.
   launch      time from exec to the ready event, median of 3 (printed).
@@ -24,9 +26,12 @@ TAP output.  Logs of each run (app stderr, Xvfb, all events) go to
 """
 
 import argparse
+import json
+import math
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 
@@ -48,6 +53,16 @@ DIGIT_STYLES = ["futural", "rowmans", "futural-italic", "timesr", "scripts"]
 # Pointer events 8-14 px apart are a brisk hand on a big canvas, and keep
 # the 50 drawings to about three minutes.
 GUI_RANGES = {"height": (0.45, 0.85), "step": (8.0, 14.0)}
+# digitlab-cli against the app on the drawing the app logged: the same
+# code and model, so only the log's six significant digits differ.  As
+# (probabilities, their logarithms): a confident reading's probabilities
+# are 0 or 1 to within 1e-6 whatever the raster, their logarithms are not
+# (0.1 apart when a 503-pixel canvas's strokes were drawn at 503 pixels).
+CLI_SAME_DRAWING = (1e-5, 1e-4)
+# The same strokes in screen pixels: float rounding of the coordinates.
+CLI_SCREEN_PIXELS = (1e-3, 1e-3)
+# Below this, a probability's logarithm says nothing (floats underflow).
+TINY_PROBABILITY = 1e-30
 
 
 def artifacts_dir():
@@ -75,6 +90,73 @@ def has_model(tap, s):
     tap.result(False, "the app has a model to recognise digits with",
                f"model event: {s.model()} (no embedded default model? try --model FILE)")
     return False
+
+
+def cli_path(app_path):
+    """digitlab-cli of the same build as the app."""
+    build = os.environ.get("DIGITLAB_BUILD_ROOT") or os.path.dirname(os.path.dirname(app_path))
+    return os.path.join(build, "app", "digitlab-cli")
+
+
+def cli_predict_strokes(cli, drawings):
+    """digitlab-cli predict --strokes - on @drawings (dicts), with the app's
+    model: one answer per drawing."""
+    text = "".join(json.dumps(d) + "\n" for d in drawings)
+    try:
+        proc = subprocess.run([cli, "predict", *APP_ARGS, "--strokes", "-"], input=text,
+                              capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise GuiError("digitlab-cli predict --strokes hung for 120 s")
+    answers = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0 or len(answers) != len(drawings):
+        raise GuiError(f"digitlab-cli predict --strokes exited with {proc.returncode} and "
+                       f"{len(answers)} answers for {len(drawings)} drawings: {proc.stderr.strip()}")
+    return answers
+
+
+def in_screen_pixels(drawing, canvas):
+    """@drawing (in the canvas's logical coordinates) as recorded in the
+    pixels of the canvas on screen: points and pen scaled alike."""
+    factor = canvas["width"] / drawing["width"]
+    return {"width": canvas["width"], "height": canvas["height"],
+            "pen_width": drawing["pen_width"] * factor,
+            "strokes": [[[x * factor, y * factor] for x, y in stroke]
+                        for stroke in drawing["strokes"]]}
+
+
+def largest_differences(a, b):
+    """The largest difference between the probabilities @a and @b, and
+    between their logarithms."""
+    if not isinstance(a, list) or not isinstance(b, list) or len(a) != 10 or len(b) != 10:
+        return math.inf, math.inf
+    def log(p):
+        return math.log(max(p, TINY_PROBABILITY))
+    return (max(abs(x - y) for x, y in zip(a, b)),
+            max(abs(log(x) - log(y)) for x, y in zip(a, b)))
+
+
+def check_cli_reads_as_app(tap, s, app_path, drawing, final):
+    """The drawing logged before @final, replayed through digitlab-cli: as
+    the app holds it, and in the screen pixels of the canvas."""
+    cli = cli_path(app_path)
+    if not os.access(cli, os.X_OK):
+        tap.result(False, "digitlab-cli is there to replay the drawing", f"{cli} is not a program")
+        return
+    screen = in_screen_pixels(drawing, s.canvas)
+    same, scaled = cli_predict_strokes(cli, [drawing, screen])
+    for answer, name, (limit, log_limit) in (
+            (same, "the app's drawing", CLI_SAME_DRAWING),
+            (scaled, f"the drawing in screen pixels ({screen['width']}x{screen['height']})",
+             CLI_SCREEN_PIXELS)):
+        worst, worst_log = largest_differences(answer.get("probabilities"),
+                                               final.get("probabilities"))
+        tap.diag(f"digitlab-cli on {name}: {answer.get('digit')}, probabilities {worst:.2g} "
+                 f"from the app's, their logarithms {worst_log:.2g}")
+        tap.result(answer.get("digit") == final.get("digit") and worst <= limit
+                   and worst_log <= log_limit,
+                   f"digitlab-cli reads {name} as the app did (probabilities within {limit:g}, "
+                   f"their logarithms within {log_limit:g})",
+                   f"app: {final.get('digit')} {final.get('probabilities')}\ncli: {answer}")
 
 
 # ---- digits ------------------------------------------------------------------
@@ -239,6 +321,20 @@ def test_live(tap, app_path):
                                if e.get("event") == "prediction") if p]
         tap.result(not invalid, "live predictions are valid", "; ".join(invalid[:5]))
         tap.diag(f"final: {final.get('digit')} ({final.get('confidence', 0):.3f})")
+
+        # The app logs what it recognised right before the final prediction.
+        events = [e for _, e in timed]
+        i_final = next(i for i, e in enumerate(events)
+                       if e.get("event") == "prediction" and e.get("final"))
+        drawing = events[i_final - 1].get("drawing") if i_final > 0 else None
+        logged = (isinstance(drawing, dict) and events[i_final - 1].get("event") == "drawing"
+                  and drawing.get("width") == drawing.get("height") == 280
+                  and len(drawing.get("strokes", [])) == 1)
+        tap.result(logged, "a drawing event of one stroke on the 280x280 canvas comes right "
+                   "before the final prediction", f"event before it: {events[i_final - 1]}"
+                   if i_final > 0 else "no event before it")
+        if logged:
+            check_cli_reads_as_app(tap, s, app_path, drawing, final)
 
 
 # ---- screenshot --------------------------------------------------------------
