@@ -12,7 +12,8 @@ Tests (all by default):
               at least 95% must be read right.
   shortcuts   undo/redo (Ctrl+Z, Shift+Ctrl+Z) and clear (Escape, Delete),
               their events, the predictions that follow them, and none for
-              an empty canvas.
+              an empty canvas; every Tab stop of a fresh window shows a
+              focus ring.
   live        a long slow stroke gets at least 20 predictions a second
               before the final one; digitlab-cli predict --strokes reads
               the drawing the app logged as the app did, also when given
@@ -46,6 +47,8 @@ from tap import Tap  # noqa: E402
 MIN_ACCURACY = 0.95
 MIN_LIVE_RATE = 20.0            # predictions per second of drawing
 QUIET_SECONDS = 1.0             # how long "no prediction" must hold
+MAX_TAB_STOPS = 16              # more than the Draw page's window has
+MIN_FOCUS_RING_PIXELS = 40      # a ring round the smallest button is ~200
 DEADLINE = 540                  # under meson's 600 s timeout
 APP_ARGS = []                   # given to every launch of the app
 DIGIT_STYLES = ["futural", "rowmans", "futural-italic", "timesr", "scripts"]
@@ -284,6 +287,52 @@ def test_shortcuts(tap, app_path):
         time.sleep(QUIET_SECONDS)
         redone = [e for e in s.app.since(mark) if e.get("event") == "redo"]
         tap.result(not redone, "a new stroke empties the redo list", f"events: {short(redone)}")
+
+    check_tab_stops_visible(tap, app_path)
+
+
+def settled_screenshot(s, path, tries=8):
+    """A screenshot of the window once two in a row agree: focus rings
+    fade in and out over 200 ms."""
+    shot = s.screenshot(path + "-a.png")
+    for i in range(tries):
+        time.sleep(0.25)
+        again = s.screenshot(path + ("-b.png" if i % 2 == 0 else "-a.png"))
+        if harness.differing_pixels(shot, again) == 0:
+            return again
+        shot = again
+    return shot
+
+
+def check_tab_stops_visible(tap, app_path):
+    """Tab round a fresh window: every stop must change the window from
+    how it looked with no focus ring, or keyboard users lose their place.
+    A scrolled window with nothing to focus inside takes a Tab stop of its
+    own, which Adwaita does not mark; the Draw page's side panel was one."""
+    folder = artifacts_dir()
+    with Session(app_path, folder, "shortcuts-tab", APP_ARGS) as s:
+        s.xdotool("windowfocus", "--sync", s.window)
+        plain = settled_screenshot(s, os.path.join(folder, "tab-none"))
+        shots = []
+        unmarked = []
+        round_trip = False
+        for stop in range(1, MAX_TAB_STOPS + 1):
+            s.key("Tab")
+            shot = settled_screenshot(s, os.path.join(folder, f"tab-{stop}"))
+            if shots and harness.differing_pixels(shots[0], shot) == 0:
+                round_trip = True       # back at the first stop
+                break
+            shots.append(shot)
+            marked = harness.differing_pixels(plain, shot)
+            if marked < MIN_FOCUS_RING_PIXELS:
+                unmarked.append(f"stop {stop} ({marked} pixels changed, {shot})")
+        tap.diag(f"{len(shots)} Tab stops in the Draw page's window")
+        tap.result(round_trip and len(shots) >= 3,
+                   "Tab goes round the window's stops and back to the first",
+                   f"{len(shots)} stops, {'back' if round_trip else 'not back'} at the first "
+                   f"after {MAX_TAB_STOPS} presses at most")
+        tap.result(not unmarked, "every Tab stop shows where the focus is",
+                   "; ".join(unmarked))
 
 
 # ---- live --------------------------------------------------------------------
