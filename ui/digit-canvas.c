@@ -1,5 +1,11 @@
 /* digit-canvas.c — drawing digits with the pointer, painted by the engine.
  *
+ * Input: a drag gesture draws with the mouse, a touchpad or a finger; a
+ * stylus gesture draws with a tablet's pen, taking every position the
+ * tablet reported. Pen events reach both gestures, so the drag gesture
+ * leaves events with a device tool alone, and a stroke belongs to the
+ * gesture that began it: nothing is drawn twice.
+ *
  * Coordinates: the drawing lives in a fixed square of
  * DIGIT_CANVAS_LOGICAL_SIZE logical pixels, and the widget maps it onto the
  * largest centred square it has. Resizing the window then only changes the
@@ -26,9 +32,10 @@ struct _DigitCanvas
   double     pen_scale;
 
   /* Where the current drag started, in widget coordinates. */
-  double     drag_start_x;
-  double     drag_start_y;
-  gboolean   stroking;
+  double      drag_start_x;
+  double      drag_start_y;
+  /* The gesture drawing the current stroke; NULL between strokes. */
+  GtkGesture *stroke_gesture;
 
   /* What was last notified, so that notifications fire on change only. */
   gboolean   was_empty;
@@ -165,23 +172,49 @@ extend_stroke_with_history (DigitCanvas *self,
   g_free (history);
 }
 
+/* One stroke at a time: a second device coming down while one draws is
+ * ignored until the first lifts. */
+static gboolean
+begin_stroke (DigitCanvas *self,
+              GtkGesture  *gesture,
+              double       widget_x,
+              double       widget_y)
+{
+  float x, y;
+
+  if (self->stroke_gesture != NULL)
+    return FALSE;
+  self->stroke_gesture = gesture;
+
+  widget_to_drawing (self, widget_x, widget_y, &x, &y);
+  nn_drawing_begin_stroke (self->drawing, x, y);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  update_state (self);
+  g_signal_emit (self, signals[INK_CHANGED], 0);
+  return TRUE;
+}
+
+/* A pen's events carry its device tool; they are the stylus gesture's. */
+static gboolean
+is_tool_event (GtkGesture *gesture)
+{
+  GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (gesture));
+
+  return event != NULL && gdk_event_get_device_tool (event) != NULL;
+}
+
 static void
 on_drag_begin (GtkGestureDrag *gesture,
                double          start_x,
                double          start_y,
                DigitCanvas    *self)
 {
-  float x, y;
-
+  if (is_tool_event (GTK_GESTURE (gesture)))
+    return;
+  if (!begin_stroke (self, GTK_GESTURE (gesture), start_x, start_y))
+    return;
   self->drag_start_x = start_x;
   self->drag_start_y = start_y;
-  self->stroking = TRUE;
-
-  widget_to_drawing (self, start_x, start_y, &x, &y);
-  nn_drawing_begin_stroke (self->drawing, x, y);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-  update_state (self);
-  g_signal_emit (self, signals[INK_CHANGED], 0);
 }
 
 static void
@@ -190,7 +223,7 @@ on_drag_update (GtkGestureDrag *gesture,
                 double          offset_y,
                 DigitCanvas    *self)
 {
-  if (!self->stroking)
+  if (self->stroke_gesture != GTK_GESTURE (gesture))
     return;
   extend_stroke_with_history (self,
                               gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (gesture)));
@@ -202,9 +235,9 @@ on_drag_update (GtkGestureDrag *gesture,
 static void
 finish_stroke (DigitCanvas *self)
 {
-  if (!self->stroking)
+  if (self->stroke_gesture == NULL)
     return;
-  self->stroking = FALSE;
+  self->stroke_gesture = NULL;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_signal_emit (self, signals[STROKE_FINISHED], 0);
 }
@@ -215,17 +248,89 @@ on_drag_end (GtkGestureDrag *gesture,
              double          offset_y,
              DigitCanvas    *self)
 {
-  if (self->stroking)
-    extend_stroke (self, self->drag_start_x + offset_x, self->drag_start_y + offset_y);
+  if (self->stroke_gesture != GTK_GESTURE (gesture))
+    return;
+  extend_stroke (self, self->drag_start_x + offset_x, self->drag_start_y + offset_y);
   finish_stroke (self);
 }
 
 /* A grab elsewhere or a touch sequence taken over: keep what was drawn. */
 static void
-on_drag_cancel (GtkGesture       *gesture,
-                GdkEventSequence *sequence,
+on_gesture_cancel (GtkGesture       *gesture,
+                   GdkEventSequence *sequence,
+                   DigitCanvas      *self)
+{
+  if (self->stroke_gesture == gesture)
+    finish_stroke (self);
+}
+
+/* Whether the press or release at hand is the pen's tip: the stylus
+ * gesture reports the pen's side buttons as presses and releases too. */
+static gboolean
+is_tip_event (GtkGestureStylus *gesture)
+{
+  GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (gesture));
+  GdkEventType type;
+
+  if (event == NULL)
+    return FALSE;
+  type = gdk_event_get_event_type (event);
+  return (type == GDK_BUTTON_PRESS || type == GDK_BUTTON_RELEASE) &&
+         gdk_button_event_get_button (event) == GDK_BUTTON_PRIMARY;
+}
+
+static void
+on_stylus_down (GtkGestureStylus *gesture,
+                double            x,
+                double            y,
                 DigitCanvas      *self)
 {
+  GdkDeviceTool *tool = gtk_gesture_stylus_get_device_tool (gesture);
+
+  /* The eraser end would draw ink where the hand means to rub it out. */
+  if (tool != NULL && gdk_device_tool_get_tool_type (tool) == GDK_DEVICE_TOOL_TYPE_ERASER)
+    return;
+  if (!is_tip_event (gesture))
+    return;
+  begin_stroke (self, GTK_GESTURE (gesture), x, y);
+}
+
+/* A tablet reports positions far more often than the screen refreshes, and
+ * GTK merges those within a frame into one event; the backlog holds the
+ * merged ones, in widget coordinates, so the stroke gets every one. */
+static void
+on_stylus_motion (GtkGestureStylus *gesture,
+                  double            x,
+                  double            y,
+                  DigitCanvas      *self)
+{
+  GdkTimeCoord *backlog = NULL;
+  guint n_backlog = 0;
+
+  if (self->stroke_gesture != GTK_GESTURE (gesture))
+    return;
+  if (gtk_gesture_stylus_get_backlog (gesture, &backlog, &n_backlog))
+    {
+      for (guint i = 0; i < n_backlog; i++)
+        if ((backlog[i].flags & (GDK_AXIS_FLAG_X | GDK_AXIS_FLAG_Y)) ==
+            (GDK_AXIS_FLAG_X | GDK_AXIS_FLAG_Y))
+          extend_stroke (self, backlog[i].axes[GDK_AXIS_X], backlog[i].axes[GDK_AXIS_Y]);
+      g_free (backlog);
+    }
+  extend_stroke (self, x, y);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_signal_emit (self, signals[INK_CHANGED], 0);
+}
+
+static void
+on_stylus_up (GtkGestureStylus *gesture,
+              double            x,
+              double            y,
+              DigitCanvas      *self)
+{
+  if (self->stroke_gesture != GTK_GESTURE (gesture) || !is_tip_event (gesture))
+    return;
+  extend_stroke (self, x, y);
   finish_stroke (self);
 }
 
@@ -428,7 +533,7 @@ digit_canvas_class_init (DigitCanvasClass *klass)
 static void
 digit_canvas_init (DigitCanvas *self)
 {
-  GtkGesture *drag;
+  GtkGesture *drag, *stylus;
 
   self->drawing = nn_drawing_new (DIGIT_CANVAS_LOGICAL_SIZE, DIGIT_CANVAS_LOGICAL_SIZE);
   self->pen_scale = 1.0;
@@ -440,8 +545,15 @@ digit_canvas_init (DigitCanvas *self)
   g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
   g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
   g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
-  g_signal_connect (drag, "cancel", G_CALLBACK (on_drag_cancel), self);
+  g_signal_connect (drag, "cancel", G_CALLBACK (on_gesture_cancel), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+
+  stylus = gtk_gesture_stylus_new ();
+  g_signal_connect (stylus, "down", G_CALLBACK (on_stylus_down), self);
+  g_signal_connect (stylus, "motion", G_CALLBACK (on_stylus_motion), self);
+  g_signal_connect (stylus, "up", G_CALLBACK (on_stylus_up), self);
+  g_signal_connect (stylus, "cancel", G_CALLBACK (on_gesture_cancel), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (stylus));
 
   gtk_widget_set_cursor_from_name (GTK_WIDGET (self), "crosshair");
   gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
@@ -504,9 +616,9 @@ digit_canvas_can_redo (DigitCanvas *self)
 static void
 end_stroke_for_edit (DigitCanvas *self)
 {
-  if (!self->stroking)
+  if (self->stroke_gesture == NULL)
     return;
-  self->stroking = FALSE;
+  self->stroke_gesture = NULL;
   g_signal_emit (self, signals[STROKE_FINISHED], 0);
 }
 
