@@ -33,6 +33,7 @@ typedef struct {
   char    *momentum;
   char    *weight_decay;
   char    *label_smoothing;
+  char    *scribbles;
   char    *seed;
   char    *limit;
   char    *test_limit;
@@ -65,6 +66,7 @@ train_options_clear (TrainOptions *options)
   g_free (options->momentum);
   g_free (options->weight_decay);
   g_free (options->label_smoothing);
+  g_free (options->scribbles);
   g_free (options->seed);
   g_free (options->limit);
   g_free (options->test_limit);
@@ -81,6 +83,7 @@ first_setting_given (const TrainOptions *o)
     { o->lr, "--lr" }, { o->optimizer, "--optimizer" }, { o->seed, "--seed" },
     { o->schedule, "--schedule" }, { o->momentum, "--momentum" },
     { o->weight_decay, "--weight-decay" }, { o->label_smoothing, "--label-smoothing" },
+    { o->scribbles, "--scribbles" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
@@ -136,7 +139,8 @@ build_config (const TrainOptions *o, NnTrainConfig *config)
   if (!parse_float_option ("--lr", o->lr, &config->learning_rate)
       || !parse_float_option ("--momentum", o->momentum, &config->momentum)
       || !parse_float_option ("--weight-decay", o->weight_decay, &config->weight_decay)
-      || !parse_float_option ("--label-smoothing", o->label_smoothing, &config->label_smoothing))
+      || !parse_float_option ("--label-smoothing", o->label_smoothing, &config->label_smoothing)
+      || !parse_float_option ("--scribbles", o->scribbles, &config->scribbles))
     return CLI_EXIT_USAGE;
   config->augment = o->augment;
   if (o->digit_styles && !o->augment)
@@ -203,6 +207,7 @@ describe_run (NnModel *model, const NnTrainConfig *config)
     set_metadata_float (model, "momentum", config->momentum);
   set_metadata_float (model, "weight_decay", config->weight_decay);
   set_metadata_float (model, "label_smoothing", config->label_smoothing);
+  set_metadata_float (model, "scribbles", config->scribbles);
 }
 
 /* @word as a shell reads it: quoted only when it has to be. */
@@ -227,6 +232,7 @@ describe_recipe (NnModel *model, const TrainOptions *o, const NnTrainConfig *con
   g_autofree char *lr = cli_float_to_string (config->learning_rate);
   g_autofree char *decay = cli_float_to_string (config->weight_decay);
   g_autofree char *smoothing = cli_float_to_string (config->label_smoothing);
+  g_autofree char *scribbles = cli_float_to_string (config->scribbles);
   g_autofree char *out_name = g_path_get_basename (o->out);
   g_autofree char *out = shell_word (out_name);
 
@@ -243,6 +249,8 @@ describe_recipe (NnModel *model, const TrainOptions *o, const NnTrainConfig *con
                           G_GUINT64_FORMAT, decay, smoothing,
                           config->augment ? " --augment" : "",
                           config->digit_styles ? " --digit-styles" : "", config->seed);
+  if (config->scribbles > 0.0f)
+    g_string_append_printf (recipe, " --scribbles %s", scribbles);
   if (limit > 0)
     g_string_append_printf (recipe, " --limit %" G_GUINT64_FORMAT, limit);
   g_string_append_printf (recipe, " --out %s", out);
@@ -480,6 +488,9 @@ cli_train_main (int argc, char **argv)
     { "digit-styles", 0, 0, G_OPTION_ARG_NONE, &o.digit_styles,
       N_("With --augment, also give some 1s a flag and some 7s a bar, as much of the world writes them"),
       NULL },
+    { "scribbles", 0, 0, G_OPTION_ARG_STRING, &o.scribbles,
+      N_("Replace this share of training images (0 to 0.5) by scribbles that are no digit, "
+         "so the model learns to be unsure of them (default 0)"), N_("X") },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &o.seed,
       N_("Random seed for initial weights, shuffling, dropout, augmentation (default 1)"), N_("S") },
     { "limit", 'n', 0, G_OPTION_ARG_STRING, &o.limit, N_("Train on the first N training images only"), N_("N") },

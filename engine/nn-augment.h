@@ -91,3 +91,7 @@ void nn_augment_digit (const NnAugmentParams *params, guint64 seed,
 
 /* The per-image seed: mixes the run seed, the epoch and the image index. */
 guint64 nn_augment_seed (guint64 run_seed, guint epoch, guint index);
+
+/* A random scribble that is no digit, prepared as the app's canvas prepares
+ * a drawing (nn-scribble.c); the same seed gives the same scribble. */
+void nn_scribble_image (guint64 seed, float out[NN_IMAGE_PIXELS]);

@@ -92,6 +92,7 @@ checkpoint_metadata (NnTrainer *trainer)
   put (metadata, "config.augment", g_strdup (config->augment ? "true" : "false"));
   put (metadata, "config.digit_styles", g_strdup (config->digit_styles ? "true" : "false"));
   put (metadata, "config.label_smoothing", float_text (config->label_smoothing));
+  put (metadata, "config.scribbles", float_text (config->scribbles));
 
   put (metadata, "train.count", uint_text (trainer->train->count));
   put (metadata, "train.digest", dataset_digest (trainer->train));
@@ -106,6 +107,7 @@ checkpoint_metadata (NnTrainer *trainer)
   put (metadata, "epoch.loss_sum", double_text (trainer->epoch_loss_sum));
   put (metadata, "epoch.correct", uint_text (trainer->epoch_correct));
   put (metadata, "epoch.seen", uint_text (trainer->epoch_seen));
+  put (metadata, "epoch.digits", uint_text (trainer->epoch_digits));
   put (metadata, "epoch.seconds", double_text (trainer->epoch_seconds));
   put (metadata, "elapsed_seconds", double_text (trainer->elapsed_seconds));
 
@@ -299,6 +301,10 @@ read_config (NnSafetensors *st, NnTrainConfig *config, GError **error)
   if (nn_safetensors_get_metadata (st, "config.digit_styles") != NULL
       && !read_bool (st, "config.digit_styles", &config->digit_styles, error))
     return FALSE;
+  /* Nor scribbles. */
+  if (nn_safetensors_get_metadata (st, "config.scribbles") != NULL
+      && !read_float (st, "config.scribbles", &config->scribbles, error))
+    return FALSE;
 
   if ((text = require (st, "config.optimizer", error)) == NULL)
     return FALSE;
@@ -412,6 +418,16 @@ read_position (NnSafetensors *st, NnTrainer *trainer, GError **error)
     return FALSE;
   trainer->epoch_correct = correct;
   trainer->epoch_seen = seen;
+  /* Checkpoints from before scribbles saw digits only. */
+  trainer->epoch_digits = seen;
+  if (nn_safetensors_get_metadata (st, "epoch.digits") != NULL)
+    {
+      guint64 digits;
+
+      if (!read_uint (st, "epoch.digits", seen, &digits, error))
+        return FALSE;
+      trainer->epoch_digits = digits;
+    }
 
   /* The position must be one this run can reach. */
   if (trainer->epoch > trainer->config.epochs

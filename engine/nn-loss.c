@@ -29,7 +29,8 @@ nn_softmax (guint batch, const float *logits, float *probs)
 }
 
 /* With smoothing e, the target puts 1 - e + e/K on the label and e/K on
- * every class, as PyTorch's CrossEntropyLoss(label_smoothing=e) does. */
+ * every class, as PyTorch's CrossEntropyLoss(label_smoothing=e) does. An
+ * image that is no digit (NN_LABEL_NO_DIGIT) has 1/K on every class. */
 double
 nn_softmax_cross_entropy (guint batch, const float *logits, const guint8 *labels,
                           float smoothing, float *dlogits, guint *n_correct)
@@ -53,7 +54,8 @@ nn_softmax_cross_entropy (guint batch, const float *logits, const guint8 *labels
 
       for (guint k = 0; k < NN_CLASSES; k++)
         {
-          double target = off_target + (k == label ? 1.0 - smoothing : 0.0);
+          double target = label == NN_LABEL_NO_DIGIT ? 1.0 / NN_CLASSES
+                          : off_target + (k == label ? 1.0 - smoothing : 0.0);
 
           loss -= target * ((double) row[k] - log_sum);
           if (dlogits != NULL)

@@ -36,6 +36,7 @@ nn_train_config_init (NnTrainConfig *config)
     .seed = 1,
     .augment = FALSE,
     .label_smoothing = 0.0f,
+    .scribbles = 0.0f,
   };
 }
 
@@ -97,6 +98,14 @@ nn_train_config_validate (const NnTrainConfig *config, GError **error)
       g_set_error (error, NN_ERROR, NN_ERROR_PARAMETER,
                    _("The label smoothing must be from 0 up to (not including) 1, not %g"),
                    config->label_smoothing);
+      return FALSE;
+    }
+  /* More than half would teach "no digit" more than the digits. */
+  if (!isfinite (config->scribbles) || config->scribbles < 0.0f || config->scribbles > 0.5f)
+    {
+      g_set_error (error, NN_ERROR, NN_ERROR_PARAMETER,
+                   _("The share of scribbles must be from 0 to 0.5, not %g"),
+                   config->scribbles);
       return FALSE;
     }
   return TRUE;

@@ -234,10 +234,15 @@ void  nn_batchnorm_backward      (const NnLayer *layer, guint batch,
 
 /* Softmax of each row of @logits (batch x NN_CLASSES). */
 void   nn_softmax (guint batch, const float *logits, float *probs);
+/* The label of a training image that is no digit (nn_scribble_image): its
+ * target is one tenth for every digit. */
+#define NN_LABEL_NO_DIGIT NN_CLASSES
+
 /* Fused, numerically stable softmax + cross-entropy against @labels with
  * label smoothing: the mean loss over the batch. @dlogits (may be NULL)
  * receives d(mean loss)/d(logits); @n_correct (may be NULL) how many rows
- * have their label as the largest logit. */
+ * have their label as the largest logit (rows labelled NN_LABEL_NO_DIGIT
+ * are never correct: callers count digits apart). */
 double nn_softmax_cross_entropy (guint batch, const float *logits, const guint8 *labels,
                                  float smoothing, float *dlogits, guint *n_correct);
 
@@ -352,6 +357,7 @@ struct _NnTrainer {
   double   epoch_loss_sum;   /* sum over batches of batch mean loss * size */
   guint64  epoch_correct;
   guint64  epoch_seen;
+  guint64  epoch_digits;     /* epoch_seen less the scribbles */
   double   epoch_seconds;
   double   elapsed_seconds;  /* over the whole run */
 

@@ -17,6 +17,7 @@
 /* Streams of randomness derived from the run seed. */
 #define STREAM_SHUFFLE 0x73687566666c65ull   /* "shuffle" */
 #define STREAM_DROPOUT 0x64726f706f7574ull   /* "dropout" */
+#define STREAM_SCRIBBLE 0x73637269626c65ull  /* "scrible" */
 
 /* The optimiser updates every parameter on its own, so threads can share
  * the update: each one hands nn_optimizer_step() a view of the model that
@@ -200,6 +201,21 @@ typedef struct {
   NnAugmentParams params;
 } BatchJob;
 
+/* Whether training image @index of @epoch is replaced by a scribble, and
+ * which: drawn from (seed, epoch, index) alone, so the batch is the same
+ * whatever the threads and wherever a run was resumed. */
+static gboolean
+scribble_instead (const NnTrainConfig *config, guint epoch, guint index, guint64 *scribble_seed)
+{
+  NnRng rng;
+
+  if (config->scribbles <= 0.0f)
+    return FALSE;
+  nn_rng_init (&rng, nn_seed_mix (nn_augment_seed (config->seed, epoch, index), STREAM_SCRIBBLE));
+  *scribble_seed = nn_rng_next (&rng);
+  return nn_rng_uniform (&rng) < config->scribbles;
+}
+
 static void
 assemble_range (gpointer data, gsize first, gsize last)
 {
@@ -213,7 +229,14 @@ assemble_range (gpointer data, gsize first, gsize last)
       guint index = trainer->order[job->start + i];
       const guint8 *bytes = train->images + (gsize) index * NN_IMAGE_PIXELS;
       float *dest = trainer->workspace->input + i * NN_IMAGE_PIXELS;
+      guint64 scribble_seed;
 
+      if (scribble_instead (config, trainer->epoch, index, &scribble_seed))
+        {
+          nn_scribble_image (scribble_seed, dest);
+          trainer->batch_labels[i] = NN_LABEL_NO_DIGIT;
+          continue;
+        }
       if (config->augment)
         nn_augment_digit (&job->params, nn_augment_seed (config->seed, trainer->epoch, index),
                           train->labels[index], bytes, dest);
@@ -234,13 +257,16 @@ assemble_batch (NnTrainer *trainer, guint start, guint count)
     nn_augment_params_default (&job.params);
   if (trainer->config.augment && trainer->config.digit_styles)
     nn_augment_params_add_digit_styles (&job.params);
-  /* Distorting an image is slow enough to share; converting one is not. */
-  share = trainer->config.augment || count * NN_IMAGE_PIXELS >= NN_PARALLEL_MIN_WORK;
+  /* Distorting an image or drawing a scribble is slow enough to share;
+   * converting one is not. */
+  share = trainer->config.augment || trainer->config.scribbles > 0.0f
+          || count * NN_IMAGE_PIXELS >= NN_PARALLEL_MIN_WORK;
   nn_team_for (count, share ? (guint) nn_get_threads () : 1, assemble_range, &job);
 }
 
 typedef struct {
   guint  count;
+  guint  digits;             /* count less the scribbles */
   double loss;
   guint  correct;
   float  learning_rate;
@@ -267,6 +293,9 @@ train_batch (NnTrainer *trainer)
   result.loss = nn_softmax_cross_entropy (result.count, logits, trainer->batch_labels,
                                           config->label_smoothing, ws->dlogits,
                                           &result.correct);
+  result.digits = result.count;
+  for (guint i = 0; i < result.count; i++)
+    result.digits -= trainer->batch_labels[i] == NN_LABEL_NO_DIGIT;
 
   nn_model_backward (model, ws, result.count, ws->dlogits, trainer->grads);
 
@@ -293,6 +322,7 @@ start_epoch (NnTrainer *trainer)
   trainer->epoch_loss_sum = 0.0;
   trainer->epoch_correct = 0;
   trainer->epoch_seen = 0;
+  trainer->epoch_digits = 0;
   trainer->epoch_seconds = 0.0;
 }
 
@@ -310,7 +340,8 @@ report_batch (NnTrainer *trainer, const NnTrainCallbacks *callbacks, const Batch
   report.batch = trainer->batch;
   report.batches_per_epoch = trainer->batches_per_epoch;
   report.loss = (float) result->loss;
-  report.accuracy = (float) result->correct / result->count;
+  /* Of the digits: a scribble has no right answer. */
+  report.accuracy = (float) result->correct / MAX (result->digits, 1);
   report.learning_rate = result->learning_rate;
   report.images_per_s = rate;
   report.elapsed_s = trainer->elapsed_seconds;
@@ -326,7 +357,7 @@ finish_epoch (NnTrainer *trainer, const NnTrainCallbacks *callbacks)
   report.epoch = trainer->epoch;
   report.epochs = trainer->config.epochs;
   report.train_loss = (float) (trainer->epoch_loss_sum / MAX (trainer->epoch_seen, 1));
-  report.train_accuracy = (float) trainer->epoch_correct / MAX (trainer->epoch_seen, 1);
+  report.train_accuracy = (float) trainer->epoch_correct / MAX (trainer->epoch_digits, 1);
   report.test_accuracy = trainer->test != NULL
                          ? (float) nn_model_evaluate (trainer->model, trainer->test, NULL)
                          : -1.0f;
@@ -395,6 +426,7 @@ nn_trainer_run (NnTrainer              *trainer,
           trainer->epoch_loss_sum += result.loss * result.count;
           trainer->epoch_correct += result.correct;
           trainer->epoch_seen += result.count;
+          trainer->epoch_digits += result.digits;
 
           if (callbacks != NULL && callbacks->batch_done != NULL)
             report_batch (trainer, callbacks, &result);

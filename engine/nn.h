@@ -247,6 +247,8 @@ typedef struct {
   gboolean    digit_styles;      /* with augment, for digits: flagged 1s and
                                     crossed 7s, which MNIST seldom has */
   float       label_smoothing;   /* in [0, 1) */
+  float       scribbles;         /* share of training images replaced by
+                                    scribbles that are no digit, in [0, 0.5] */
 } NnTrainConfig;
 
 /* Adam, 1e-3, batch 64, one epoch, cosine schedule, seed 1. */
