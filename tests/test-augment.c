@@ -966,6 +966,51 @@ test_digit_styles_by_label (void)
     }
 }
 
+/* Scribbles: the same seed gives the same one, other seeds others; each is
+ * prepared as a drawing on the canvas is: ink in [0, 1] fitted to a
+ * 20-pixel box, its centre of mass within a pixel or two of the image's
+ * centre. */
+static void
+test_scribbles (void)
+{
+  float a[PIXELS], b[PIXELS];
+  guint differing = 0;
+
+  nn_scribble_image (42, a);
+  nn_scribble_image (42, b);
+  g_assert_cmpmem (a, sizeof a, b, sizeof b);
+
+  for (guint64 seed = 1000; seed < 1200; seed++)
+    {
+      guint top = SIDE, bottom = 0, left = SIDE, right = 0;
+      double cx, cy;
+
+      nn_scribble_image (seed, b);
+      differing += memcmp (a, b, sizeof a) != 0;
+      for (guint y = 0; y < SIDE; y++)
+        for (guint x = 0; x < SIDE; x++)
+          {
+            float v = b[y * SIDE + x];
+
+            g_assert_true (isfinite (v) && v >= 0.0f && v <= 1.0f);
+            if (v > 0.0f)
+              {
+                top = MIN (top, y), bottom = MAX (bottom, y);
+                left = MIN (left, x), right = MAX (right, x);
+              }
+          }
+      g_assert_cmpuint (bottom - top + 1, <=, 20);
+      g_assert_cmpuint (right - left + 1, <=, 20);
+      /* The fitted side is the full 20 pixels, less anti-aliasing. */
+      g_assert_cmpuint (MAX (bottom - top, right - left) + 1, >=, 19);
+      centre_of_mass (b, &cx, &cy);
+      g_assert_cmpfloat (fabs (cx - 14.0), <, 2.0);
+      g_assert_cmpfloat (fabs (cy - 14.0), <, 2.0);
+      g_assert_cmpfloat (total_ink (b), >, 5.0);
+    }
+  g_assert_cmpuint (differing, ==, 200);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -987,6 +1032,7 @@ main (int argc, char **argv)
   g_test_add_func ("/augment/mnist-digits", test_mnist_digits);
   g_test_add_func ("/augment/digit-styles-geometry", test_digit_styles_geometry);
   g_test_add_func ("/augment/digit-styles-by-label", test_digit_styles_by_label);
+  g_test_add_func ("/augment/scribbles", test_scribbles);
   g_test_add_func ("/augment/timing", test_timing);
   return g_test_run ();
 }

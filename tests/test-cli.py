@@ -164,7 +164,8 @@ class UsageTests(unittest.TestCase):
                      ("--epochs", "1.5"), ("--lr", "0"), ("--lr", "-0.1"), ("--lr", "nan"),
                      ("--lr", "inf"), ("--lr", "1e-3x"),
                      ("--optimizer", "sgd", "--momentum", "1.5"),
-                     ("--weight-decay", "-1"), ("--label-smoothing", "1"), ("--seed", "-1")]:
+                     ("--weight-decay", "-1"), ("--label-smoothing", "1"), ("--seed", "-1"),
+                     ("--scribbles", "0.6"), ("--scribbles", "-0.1"), ("--scribbles", "some")]:
             with self.subTest(args=args):
                 self.usage_error("train", *args, "--out", self.out)
 
@@ -306,6 +307,18 @@ class TrainedModelTests(unittest.TestCase):
         self.assertIn(" --augment --digit-styles ", recipe)
         status, out, err = run("info", "--model", self.model)
         self.assertIn("digit_styles: false", out)
+
+    def test_scribbles_recorded(self):
+        """Training with scribbles records their share in the metadata and recipe."""
+        model = self.tmp_path("scribbles.safetensors")
+        status, _, err = run("train", "--data", MNIST_DIR, "--arch", "mlp", "--limit", "300",
+                             "--test-limit", "0", "--scribbles", "0.25", "--out", model)
+        self.assertEqual(status, 0, err)
+        status, out, err = run("info", "--model", model)
+        self.assertEqual(status, 0, err)
+        self.assertIn("scribbles: 0.25", out)
+        recipe = next(line for line in out.splitlines() if line.strip().startswith("recipe:"))
+        self.assertIn(" --scribbles 0.25 ", recipe)
 
     def predict_json(self, *args, **kwargs):
         status, out, err = run("predict", "--model", self.model, "--json", *args, **kwargs)

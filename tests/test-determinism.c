@@ -123,11 +123,12 @@ test_same_seed_same_model (Fixture *f, gconstpointer data)
 }
 
 /* Same seed, 1 thread and 2: bitwise the same weights, running statistics
- * and losses, for both optimisers, with and without augmentation. */
+ * and losses, for both optimisers, with and without augmentation, and with
+ * scribbles in place of some images. */
 static void
 test_threads (Fixture *f, gconstpointer data)
 {
-  for (guint variant = 0; variant < 3; variant++)
+  for (guint variant = 0; variant < 4; variant++)
     {
       NnTrainConfig config;
       Pauser one = { 0 }, two = { 0 };
@@ -136,7 +137,8 @@ test_threads (Fixture *f, gconstpointer data)
       g_autoptr (NnModel) untrained = NULL;
       g_autoptr (GError) error = NULL;
 
-      config_for (&config, variant == 1 ? NN_OPTIMIZER_SGD : NN_OPTIMIZER_ADAM, variant == 2);
+      config_for (&config, variant == 1 ? NN_OPTIMIZER_SGD : NN_OPTIMIZER_ADAM, variant >= 2);
+      config.scribbles = variant == 3 ? 0.3f : 0.0f;
       nn_set_threads (1);
       single = train (f, &config, NULL, &one);
       nn_set_threads (2);
@@ -146,9 +148,10 @@ test_threads (Fixture *f, gconstpointer data)
       g_assert_false (models_equal (single, untrained));   /* it did train */
       g_assert_true (models_equal (single, dual));
       g_assert_true (test_floats_equal (one.losses, two.losses, 21));
-      g_test_message ("%s%s: 1 and 2 threads agree bitwise (last loss %.4f)",
+      g_test_message ("%s%s%s: 1 and 2 threads agree bitwise (last loss %.4f)",
                       nn_optimizer_to_string (config.optimizer),
-                      config.augment ? " + augmentation" : "", one.losses[20]);
+                      config.augment ? " + augmentation" : "",
+                      config.scribbles > 0 ? " + scribbles" : "", one.losses[20]);
     }
 }
 
@@ -179,7 +182,7 @@ test_pause_resume (Fixture *f, gconstpointer data)
 /* Saved after @stop batches, loaded into a new trainer (and a new model),
  * finished: the same weights as never stopping. */
 static void
-check_checkpoint (Fixture *f, NnOptimizer optimizer, guint stop)
+check_checkpoint (Fixture *f, NnOptimizer optimizer, guint stop, float scribbles)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
@@ -195,6 +198,7 @@ check_checkpoint (Fixture *f, NnOptimizer optimizer, guint stop)
 
   g_assert_no_error (error);
   config_for (&config, optimizer, FALSE);
+  config.scribbles = scribbles;
   reference = train (f, &config, NULL, &reference_log);
 
   model = nn_model_new (SPEC, config.seed, &error);
@@ -240,14 +244,16 @@ check_checkpoint (Fixture *f, NnOptimizer optimizer, guint stop)
 static void
 test_checkpoint_between_epochs (Fixture *f, gconstpointer data)
 {
-  check_checkpoint (f, NN_OPTIMIZER_ADAM, 7);
-  check_checkpoint (f, NN_OPTIMIZER_SGD, 14);
+  check_checkpoint (f, NN_OPTIMIZER_ADAM, 7, 0.0f);
+  check_checkpoint (f, NN_OPTIMIZER_SGD, 14, 0.0f);
 }
 
 static void
 test_checkpoint_mid_epoch (Fixture *f, gconstpointer data)
 {
-  check_checkpoint (f, NN_OPTIMIZER_ADAM, 10);
+  check_checkpoint (f, NN_OPTIMIZER_ADAM, 10, 0.0f);
+  /* Scribbles drawn for the rest of the epoch as if never stopped. */
+  check_checkpoint (f, NN_OPTIMIZER_ADAM, 10, 0.25f);
 }
 
 /* Files that are not checkpoints are refused with the right error. */

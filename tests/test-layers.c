@@ -310,6 +310,35 @@ test_cross_entropy_values (void)
   g_assert_cmpfloat_with_epsilon (probs[0], exp (2.0) / (exp (2.0) + 9), 1e-7);
 }
 
+/* An image that is no digit has the target 1/10 everywhere, whatever the
+ * smoothing: with logits (2, 0, ..., 0) the loss is ln(e^2 + 9) - 2/10 and
+ * the gradient p - 1/10; it never counts as correct. */
+static void
+test_cross_entropy_no_digit (void)
+{
+  float logits[2 * NN_CLASSES] = { 2 }, dlogits[2 * NN_CLASSES];
+  const guint8 labels[2] = { NN_LABEL_NO_DIGIT, NN_LABEL_NO_DIGIT };
+  const double lse = log (exp (2.0) + 9.0);
+  guint correct = 99;
+  double loss;
+
+  loss = nn_softmax_cross_entropy (1, logits, labels, 0.0f, dlogits, &correct);
+  g_assert_cmpfloat_with_epsilon (loss, lse - 0.2, 1e-7);
+  g_assert_cmpfloat_with_epsilon (dlogits[0], exp (2.0 - lse) - 0.1, 1e-7);
+  g_assert_cmpfloat_with_epsilon (dlogits[4], exp (-lse) - 0.1, 1e-7);
+  g_assert_cmpuint (correct, ==, 0);
+
+  loss = nn_softmax_cross_entropy (1, logits, labels, 0.3f, NULL, NULL);
+  g_assert_cmpfloat_with_epsilon (loss, lse - 0.2, 1e-7);
+
+  /* Equal logits already say "no digit": nothing to learn. */
+  memset (logits, 0, sizeof logits);
+  loss = nn_softmax_cross_entropy (2, logits, labels, 0.0f, dlogits, NULL);
+  g_assert_cmpfloat_with_epsilon (loss, log (10.0), 1e-12);
+  for (guint k = 0; k < 2 * NN_CLASSES; k++)
+    g_assert_cmpfloat_with_epsilon (dlogits[k], 0.0, 1e-7);
+}
+
 /* Huge logits neither overflow nor lose the answer. */
 static void
 test_cross_entropy_stable (void)
@@ -416,6 +445,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/cross-entropy/uniform", test_cross_entropy_uniform);
   g_test_add_func ("/layers/cross-entropy/values", test_cross_entropy_values);
   g_test_add_func ("/layers/cross-entropy/stable", test_cross_entropy_stable);
+  g_test_add_func ("/layers/cross-entropy/no-digit", test_cross_entropy_no_digit);
   g_test_add_func ("/layers/gemm", test_gemm);
 
   test_trap_fp_exceptions ();

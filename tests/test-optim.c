@@ -162,6 +162,7 @@ test_config_validation (void)
     { "learning_rate", 0 }, { "learning_rate", -1 }, { "learning_rate", NAN },
     { "momentum", 1 }, { "momentum", -0.1f }, { "weight_decay", -1 },
     { "label_smoothing", 1 }, { "label_smoothing", -0.5f },
+    { "scribbles", -0.1f }, { "scribbles", 0.6f }, { "scribbles", NAN },
   };
   NnTrainConfig config;
   g_autoptr (GError) error = NULL;
@@ -174,6 +175,7 @@ test_config_validation (void)
   g_assert_cmpfloat (config.learning_rate, ==, 1e-3f);
   g_assert_cmpint (config.schedule, ==, NN_SCHEDULE_COSINE);
   g_assert_cmpuint (config.seed, ==, 1);
+  g_assert_cmpfloat (config.scribbles, ==, 0.0f);
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -190,6 +192,8 @@ test_config_validation (void)
         c.momentum = bad[i].value;
       else if (g_str_equal (bad[i].field, "weight_decay"))
         c.weight_decay = bad[i].value;
+      else if (g_str_equal (bad[i].field, "scribbles"))
+        c.scribbles = bad[i].value;
       else
         c.label_smoothing = bad[i].value;
       g_assert_false (nn_train_config_validate (&c, &error));
