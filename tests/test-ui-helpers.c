@@ -1,6 +1,7 @@
 /* test-ui-helpers.c — the desktop app's logic that needs no display:
- * the JSON event lines scripted GUI tests read (digit-event-log.c) and the
- * model names shown in the header bar (digit-model-info.c). */
+ * the JSON event lines scripted GUI tests read (digit-event-log.c), the
+ * model names shown in the header bar (digit-model-info.c) and the Train
+ * page's checks of typed numbers (digit-field-check.c). */
 #include "config.h"
 
 #include <locale.h>
@@ -12,6 +13,7 @@
 
 #include "nn.h"
 #include "../ui/digit-event-log.h"
+#include "../ui/digit-field-check.h"
 #include "../ui/digit-model-info.h"
 
 /* Runs @emit with standard output sent to a file; returns what it wrote. */
@@ -264,6 +266,56 @@ test_model_info_accuracy (void)
   g_assert_cmpfloat (digit_model_info_test_accuracy (model), <, 0);
 }
 
+static void
+test_field_parse (void)
+{
+  double value = -1;
+
+  g_assert_true (digit_field_parse ("3", 1, 1000, 0, &value));
+  g_assert_cmpfloat (value, ==, 3);
+  g_assert_true (digit_field_parse (" 1000 ", 1, 1000, 0, &value));
+  g_assert_cmpfloat (value, ==, 1000);
+  g_assert_true (digit_field_parse ("0.00001", 0.00001, 10, 5, &value));
+  g_assert_cmpfloat (value, ==, 0.00001);
+  g_assert_true (digit_field_parse ("4294967295", 0, 4294967295.0, 0, NULL));
+
+  /* What GtkSpinButton would have moved to a bound without a word. */
+  g_assert_false (digit_field_parse ("0", 1, 1000, 0, NULL));
+  g_assert_false (digit_field_parse ("1001", 1, 1000, 0, NULL));
+  g_assert_false (digit_field_parse ("99999", 1, 4096, 0, NULL));
+  g_assert_false (digit_field_parse ("0", 0.00001, 10, 5, NULL));
+  g_assert_false (digit_field_parse ("-1", 0, 1, 4, NULL));
+  /* Not numbers at all, or not whole ones. */
+  g_assert_false (digit_field_parse ("", 1, 1000, 0, NULL));
+  g_assert_false (digit_field_parse ("  ", 1, 1000, 0, NULL));
+  g_assert_false (digit_field_parse ("-", 1, 1000, 0, NULL));
+  g_assert_false (digit_field_parse (".", 0, 1, 3, NULL));
+  g_assert_false (digit_field_parse ("3x", 1, 1000, 0, NULL));
+  g_assert_false (digit_field_parse ("nan", 0, 1, 3, NULL));
+  g_assert_false (digit_field_parse ("2.5", 1, 1000, 0, NULL));
+  g_assert_false (digit_field_parse (NULL, 1, 1000, 0, NULL));
+}
+
+static void
+test_field_message (void)
+{
+  const char *epochs = "Epochs must be a whole number from %s to %s.";
+  const char *rate = "The learning rate must be a number from %s to %s.";
+  g_autofree char *zero_epochs = digit_field_check ("0", 1, 1000, 0, epochs);
+  g_autofree char *empty_epochs = digit_field_check ("", 1, 1000, 0, epochs);
+  g_autofree char *zero_rate = digit_field_check ("0", 0.00001, 10, 5, rate);
+  g_autofree char *momentum = digit_field_format (0.999, 3);
+  g_autofree char *seed = digit_field_format (4294967295.0, 0);
+
+  g_assert_null (digit_field_check ("3", 1, 1000, 0, epochs));
+  g_assert_cmpstr (zero_epochs, ==, "Epochs must be a whole number from 1 to 1000.");
+  g_assert_cmpstr (empty_epochs, ==, zero_epochs);
+  /* The bounds as the field shows numbers, without trailing zeros. */
+  g_assert_cmpstr (zero_rate, ==, "The learning rate must be a number from 0.00001 to 10.");
+  g_assert_cmpstr (momentum, ==, "0.999");
+  g_assert_cmpstr (seed, ==, "4294967295");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -276,6 +328,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/ui/model-info/name", test_model_info_name);
   g_test_add_func ("/ui/model-info/architecture", test_model_info_architecture);
   g_test_add_func ("/ui/model-info/accuracy", test_model_info_accuracy);
+  g_test_add_func ("/ui/field-check/parse", test_field_parse);
+  g_test_add_func ("/ui/field-check/message", test_field_message);
 
   return g_test_run ();
 }

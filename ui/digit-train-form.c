@@ -3,16 +3,32 @@
  * Every field is bound to its GSettings key, so the next session starts
  * where this one left off. The data set loads as soon as it is chosen (on
  * a worker thread), so that pressing Start rarely waits; the architecture
- * is checked on every keystroke (nn_spec_validate is cheap) and the
- * training settings on every change (nn_train_config_validate).
+ * is checked on every keystroke (nn_spec_validate is cheap), each number
+ * field's text too (digit_field_check), and the training settings together
+ * on every change (nn_train_config_validate, which has the last word).
  */
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n-lib.h>
 
+#include "digit-field-check.h"
 #include "digit-run.h"
 #include "digit-train-events.h"
 #include "digit-train-form.h"
+
+/* The number fields, in the order of the form. */
+typedef enum {
+  FIELD_LIMIT,
+  FIELD_EPOCHS,
+  FIELD_BATCH,
+  FIELD_LEARNING_RATE,
+  FIELD_SEED,
+  FIELD_MOMENTUM,
+  FIELD_WEIGHT_DECAY,
+  FIELD_LABEL_SMOOTHING,
+  N_FIELDS
+} Field;
 
 struct _DigitTrainForm
 {
@@ -30,6 +46,7 @@ struct _DigitTrainForm
   AdwExpanderRow       *limit_row;
   GtkSpinButton        *limit_spin;
   GtkAdjustment        *limit_adjustment;
+  GtkLabel             *limit_status;
   AdwComboRow          *arch_row;
   GtkStringList        *architectures;
   AdwEntryRow          *spec_row;
@@ -54,6 +71,8 @@ struct _DigitTrainForm
   AdwActionRow         *momentum_row;
   GtkLabel             *config_status;
 
+  GtkSpinButton        *fields[N_FIELDS];
+  GtkSpinButton        *kept;          /* its wrong text stays on screen */
   GSettings            *settings;
   char                 *folder;        /* the MNIST folder when there are no settings */
   gboolean              fashion_available;
@@ -64,6 +83,7 @@ struct _DigitTrainForm
   gboolean              wanted;        /* shown, or asked for: load the data */
   gboolean              spec_valid;
   gboolean              config_valid;
+  char                 *problem;
   GtkNativeDialog      *chooser;
 };
 
@@ -74,6 +94,7 @@ enum {
   PROP_DATA,
   PROP_LOADING,
   PROP_VALID,
+  PROP_PROBLEM,
   N_PROPS
 };
 
@@ -91,6 +112,26 @@ static const struct {
   { "custom" },
 };
 #define CUSTOM_INDEX (G_N_ELEMENTS (architectures) - 1)
+
+/* What each field takes, said when it holds something else. */
+static const char *const field_messages[N_FIELDS] = {
+  /* Translators: the two %s are the field's bounds, e.g. "from 10 to 60000". */
+  N_("The number of training images must be a whole number from %s to %s."),
+  /* Translators: the two %s are the field's bounds, e.g. "from 1 to 1000". */
+  N_("Epochs must be a whole number from %s to %s."),
+  /* Translators: the two %s are the field's bounds, e.g. "from 1 to 4096". */
+  N_("The batch size must be a whole number from %s to %s."),
+  /* Translators: the two %s are the field's bounds, e.g. "from 0.00001 to 10". */
+  N_("The learning rate must be a number from %s to %s."),
+  /* Translators: the two %s are the field's bounds, e.g. "from 0 to 4294967295". */
+  N_("The random seed must be a whole number from %s to %s."),
+  /* Translators: the two %s are the field's bounds, e.g. "from 0 to 0.999". */
+  N_("Momentum must be a number from %s to %s."),
+  /* Translators: the two %s are the field's bounds, e.g. "from 0 to 1". */
+  N_("Weight decay must be a number from %s to %s."),
+  /* Translators: the two %s are the field's bounds, e.g. "from 0 to 0.99". */
+  N_("Label smoothing must be a number from %s to %s."),
+};
 
 static const char *const data_set_ids[] = { "mnist", "fashion-mnist" };
 static const char *const optimizer_ids[] = { "adam", "sgd" };
@@ -309,12 +350,21 @@ choose_folder_action (GtkWidget  *widget,
   gtk_native_dialog_show (self->chooser);
 }
 
+/* Forgets the folder chosen for MNIST: the default one is read from now on. */
+static void
+forget_chosen_folder (DigitTrainForm *self)
+{
+  if (self->settings != NULL)
+    g_settings_reset (self->settings, "data-folder");
+  g_clear_pointer (&self->folder, g_free);
+}
+
 static void
 on_help_response (AdwMessageDialog *dialog,
                   const char       *response,
                   DigitTrainForm   *self)
 {
-  g_autofree char *folder = digit_training_data_user_folder ();
+  g_autofree char *folder = mnist_folder (self);
 
   if (g_strcmp0 (response, "open") == 0)
     {
@@ -326,7 +376,17 @@ on_help_response (AdwMessageDialog *dialog,
     }
   else if (g_strcmp0 (response, "retry") == 0)
     {
-      /* The files may now be in the default folder, or in the chosen one. */
+      g_autofree char *fallback = digit_training_data_default_folder ();
+
+      /* The dialog names the chosen folder, but the files may have gone
+       * where the docs (and older versions of this dialog) say: the
+       * default folder. When only that one has them, a second failure on
+       * the chosen folder would help nobody; the default folder becomes
+       * the chosen one again, as if no folder had ever been chosen. */
+      if (!digit_training_data_folder_has_files (folder)
+          && g_strcmp0 (folder, fallback) != 0
+          && digit_training_data_folder_has_files (fallback))
+        forget_chosen_folder (self);
       load_data (self, TRUE);
     }
 }
@@ -337,16 +397,20 @@ mnist_help_action (GtkWidget  *widget,
                    GVariant   *parameter)
 {
   DigitTrainForm *self = DIGIT_TRAIN_FORM (widget);
-  g_autofree char *folder = digit_training_data_user_folder ();
+  /* The folder Try Again reads: the chosen one, else the default. */
+  g_autofree char *folder = mnist_folder (self);
+  g_autofree char *display = g_filename_display_name (folder);
+  g_autofree char *body = NULL;
   g_autofree char *commands = NULL;
   GtkWidget *dialog, *label, *card;
 
-  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)), _("Getting MNIST"),
-                                   _("Digit Lab learns from MNIST, 70,000 handwritten digits in four "
-                                     "files that are not included. Download them once into the "
-                                     "folder below (for instance with these commands), then press "
-                                     "“Try Again”, or choose a folder that already holds them. "
-                                     "Mirrors and checksums are listed in docs/mnist.md."));
+  /* Translators: %s is a folder, e.g. /home/ada/.local/share/digitlab/mnist. */
+  body = g_strdup_printf (_("Digit Lab learns from MNIST, 70,000 handwritten digits in four "
+                            "files that are not included. Download them once into %s (for "
+                            "instance with these commands), then press “Try Again”, or choose "
+                            "a folder that already holds them. Mirrors and checksums are "
+                            "listed in docs/mnist.md."), display);
+  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)), _("Getting MNIST"), body);
   commands = g_markup_printf_escaped ("<tt>mkdir -p '%s'\n"
                                       "cd '%s'\n"
                                       "url=https://ossci-datasets.s3.amazonaws.com/mnist\n"
@@ -395,6 +459,29 @@ selected_spec (DigitTrainForm *self)
   return architectures[selected].preset;
 }
 
+/* The first of the messages the form shows, for the page's status card:
+ * the message itself may be scrolled out of sight under its group. */
+static void
+update_problem (DigitTrainForm *self)
+{
+  GtkLabel *labels[] = { self->spec_status, self->limit_status, self->config_status };
+  g_autofree char *problem = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (labels) && problem == NULL; i++)
+    if (labels[i] == self->spec_status ? !self->spec_valid
+                                       : gtk_widget_get_visible (GTK_WIDGET (labels[i])))
+      {
+        const char *text = gtk_label_get_text (labels[i]);
+
+        problem = g_strndup (text, strcspn (text, "\n"));
+      }
+  if (g_strcmp0 (problem, self->problem) == 0)
+    return;
+  g_free (self->problem);
+  self->problem = g_steal_pointer (&problem);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROBLEM]);
+}
+
 static void
 set_valid (DigitTrainForm *self,
            gboolean        spec_valid,
@@ -406,6 +493,7 @@ set_valid (DigitTrainForm *self,
   self->config_valid = config_valid;
   if (was != (spec_valid && config_valid))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALID]);
+  update_problem (self);
 }
 
 static void
@@ -497,19 +585,140 @@ read_config (DigitTrainForm *self,
   config->digit_styles = config->augment && !fashion_selected (self);
 }
 
+/* The message for a field whose text it cannot take, else NULL. */
+static char *
+field_error (DigitTrainForm *self,
+             Field           field)
+{
+  GtkSpinButton *spin = self->fields[field];
+  GtkAdjustment *adjustment = gtk_spin_button_get_adjustment (spin);
+
+  return digit_field_check (gtk_editable_get_text (GTK_EDITABLE (spin)),
+                            gtk_adjustment_get_lower (adjustment),
+                            gtk_adjustment_get_upper (adjustment),
+                            gtk_spin_button_get_digits (spin),
+                            _(field_messages[field]));
+}
+
+/* Whether a field takes part in the next run: one switched off or
+ * greyed out cannot be corrected, so it must not hold Start back. */
+static gboolean
+field_counts (DigitTrainForm *self,
+              Field           field)
+{
+  switch (field)
+    {
+    case FIELD_LIMIT:
+      return adw_expander_row_get_enable_expansion (self->limit_row);
+    case FIELD_MOMENTUM:
+      return adw_combo_row_get_selected (self->optimizer_row) == 1;
+    default:
+      return TRUE;
+    }
+}
+
+static void
+show_status (GtkLabel   *label,
+             const char *message)
+{
+  gboolean shown = message != NULL && *message != '\0';
+
+  gtk_label_set_text (label, shown ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (label), shown);
+}
+
 static void
 check_config (DigitTrainForm *self)
 {
   NnTrainConfig config;
   g_autoptr(GError) error = NULL;
-  gboolean valid;
+  g_autoptr(GString) messages = g_string_new (NULL);
+  g_autofree char *limit_message = NULL;
 
   read_config (self, &config);
   gtk_widget_set_sensitive (GTK_WIDGET (self->momentum_row), config.optimizer == NN_OPTIMIZER_SGD);
-  valid = nn_train_config_validate (&config, &error);
-  gtk_label_set_text (self->config_status, valid ? "" : error->message);
-  gtk_widget_set_visible (GTK_WIDGET (self->config_status), !valid);
-  set_valid (self, self->spec_valid, valid);
+
+  /* Every wrong field is named, each on its line, under its group. */
+  for (Field field = 0; field < N_FIELDS; field++)
+    {
+      g_autofree char *message = field_counts (self, field) ? field_error (self, field) : NULL;
+
+      if (message != NULL)
+        gtk_widget_add_css_class (GTK_WIDGET (self->fields[field]), "error");
+      else
+        gtk_widget_remove_css_class (GTK_WIDGET (self->fields[field]), "error");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->fields[field]), message);
+      if (message == NULL)
+        continue;
+      if (field == FIELD_LIMIT)
+        {
+          limit_message = g_steal_pointer (&message);
+          continue;
+        }
+      if (messages->len > 0)
+        g_string_append_c (messages, '\n');
+      g_string_append (messages, message);
+    }
+  /* With every field right, the engine checks the settings together
+   * (weight decay against the learning rate). */
+  if (messages->len == 0 && !nn_train_config_validate (&config, &error))
+    g_string_append (messages, error->message);
+
+  show_status (self->limit_status, limit_message);
+  show_status (self->config_status, messages->str);
+  set_valid (self, self->spec_valid, limit_message == NULL && messages->len == 0);
+}
+
+/* A spin button reads its text when it is left or Enter is pressed, and
+ * would move a number out of range to the nearest bound: 0 epochs became 1
+ * without a word. The fields update only "if-valid" (see the .ui file), so
+ * a wrong number is not read at all, and "output" below leaves it on
+ * screen as typed, beside the message that says what the field takes. The
+ * value stays the last right one, and Start stays off until it is fixed. */
+static int
+on_field_input (GtkSpinButton  *spin,
+                double         *value,
+                DigitTrainForm *self)
+{
+  GtkAdjustment *adjustment = gtk_spin_button_get_adjustment (spin);
+
+  self->kept = NULL;
+  if (digit_field_parse (gtk_editable_get_text (GTK_EDITABLE (spin)),
+                         gtk_adjustment_get_lower (adjustment), gtk_adjustment_get_upper (adjustment),
+                         gtk_spin_button_get_digits (spin), value))
+    return TRUE;
+  self->kept = spin;
+  return GTK_INPUT_ERROR;
+}
+
+/* After a refused input GTK shows the kept value again; any other time
+ * (the arrows, the settings) the new value is shown as usual. */
+static gboolean
+on_field_output (GtkSpinButton  *spin,
+                 DigitTrainForm *self)
+{
+  if (self->kept != spin)
+    return FALSE;
+  self->kept = NULL;
+  return TRUE;
+}
+
+/* The first wrong field's message, for a run started while one is wrong. */
+static gboolean
+check_fields (DigitTrainForm  *self,
+              GError         **error)
+{
+  for (Field field = 0; field < N_FIELDS; field++)
+    {
+      g_autofree char *message = field_counts (self, field) ? field_error (self, field) : NULL;
+
+      if (message != NULL)
+        {
+          g_set_error_literal (error, NN_ERROR, NN_ERROR_PARAMETER, message);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 /* ---- Settings ------------------------------------------------------------------- */
@@ -667,6 +876,14 @@ digit_train_form_is_valid (DigitTrainForm *self)
   return self->spec_valid && self->config_valid;
 }
 
+const char *
+digit_train_form_get_problem (DigitTrainForm *self)
+{
+  g_return_val_if_fail (DIGIT_IS_TRAIN_FORM (self), NULL);
+
+  return self->problem;
+}
+
 gboolean
 digit_train_form_get_run_settings (DigitTrainForm  *self,
                                    char           **spec,
@@ -674,16 +891,15 @@ digit_train_form_get_run_settings (DigitTrainForm  *self,
                                    guint           *train_limit,
                                    GError         **error)
 {
-  GtkSpinButton *spins[] = {
-    self->limit_spin, self->epochs_spin, self->batch_spin, self->learning_rate_spin,
-    self->seed_spin, self->momentum_spin, self->weight_decay_spin, self->label_smoothing_spin,
-  };
+  GtkSpinButton **spins = self->fields;
 
   g_return_val_if_fail (DIGIT_IS_TRAIN_FORM (self), FALSE);
 
-  /* A number typed but not yet confirmed counts. */
-  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
-    gtk_spin_button_update (spins[i]);
+  /* A number typed but not yet confirmed counts; a wrong one stops here. */
+  for (Field field = 0; field < N_FIELDS; field++)
+    gtk_spin_button_update (spins[field]);
+  if (!check_fields (self, error))
+    return FALSE;
 
   if (!nn_spec_validate (selected_spec (self), NULL, error))
     return FALSE;
@@ -717,6 +933,9 @@ digit_train_form_get_property (GObject    *object,
     case PROP_VALID:
       g_value_set_boolean (value, digit_train_form_is_valid (self));
       break;
+    case PROP_PROBLEM:
+      g_value_set_string (value, self->problem);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -746,6 +965,7 @@ digit_train_form_finalize (GObject *object)
 
   g_free (self->folder);
   g_free (self->loaded_folder);
+  g_free (self->problem);
 
   G_OBJECT_CLASS (digit_train_form_parent_class)->finalize (object);
 }
@@ -770,6 +990,9 @@ digit_train_form_class_init (DigitTrainFormClass *klass)
   properties[PROP_VALID] =
     g_param_spec_boolean ("valid", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PROBLEM] =
+    g_param_spec_string ("problem", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -786,6 +1009,7 @@ digit_train_form_class_init (DigitTrainFormClass *klass)
   CHILD (limit_row);
   CHILD (limit_spin);
   CHILD (limit_adjustment);
+  CHILD (limit_status);
   CHILD (arch_row);
   CHILD (architectures);
   CHILD (spec_row);
@@ -836,6 +1060,24 @@ digit_train_form_init (DigitTrainForm *self)
   g_signal_connect_swapped (self->optimizer_row, "notify::selected", G_CALLBACK (check_config), self);
   g_signal_connect_swapped (self->schedule_row, "notify::selected", G_CALLBACK (check_config), self);
   g_signal_connect_swapped (self->augment_switch, "notify::active", G_CALLBACK (check_config), self);
+  g_signal_connect_swapped (self->limit_row, "notify::enable-expansion", G_CALLBACK (check_config), self);
+  /* Its upper bound is the data set's size, known once it is loaded. */
+  g_signal_connect_swapped (self->limit_adjustment, "changed", G_CALLBACK (check_config), self);
+  self->fields[FIELD_LIMIT] = self->limit_spin;
+  self->fields[FIELD_EPOCHS] = self->epochs_spin;
+  self->fields[FIELD_BATCH] = self->batch_spin;
+  self->fields[FIELD_LEARNING_RATE] = self->learning_rate_spin;
+  self->fields[FIELD_SEED] = self->seed_spin;
+  self->fields[FIELD_MOMENTUM] = self->momentum_spin;
+  self->fields[FIELD_WEIGHT_DECAY] = self->weight_decay_spin;
+  self->fields[FIELD_LABEL_SMOOTHING] = self->label_smoothing_spin;
+  for (Field field = 0; field < N_FIELDS; field++)
+    {
+      /* Checked as typed, not only once the field is left. */
+      g_signal_connect_swapped (self->fields[field], "changed", G_CALLBACK (check_config), self);
+      g_signal_connect (self->fields[field], "input", G_CALLBACK (on_field_input), self);
+      g_signal_connect (self->fields[field], "output", G_CALLBACK (on_field_output), self);
+    }
   {
     GtkAdjustment *config_adjustments[] = {
       self->epochs_adjustment, self->batch_adjustment, self->learning_rate_adjustment,

@@ -25,6 +25,9 @@ DigitTrainingData *digit_train_form_get_data     (DigitTrainForm *self);
 gboolean           digit_train_form_is_loading   (DigitTrainForm *self);
 /* Whether the architecture and the training settings are all valid. */
 gboolean           digit_train_form_is_valid     (DigitTrainForm *self);
+/* The first thing the form says is wrong, one sentence, else NULL; it
+ * changes with the "problem" property. */
+const char        *digit_train_form_get_problem  (DigitTrainForm *self);
 /* The next run's settings; FALSE with the reason when one is impossible.
  * @train_limit: 0 for every training image. */
 gboolean           digit_train_form_get_run_settings (DigitTrainForm  *self,

@@ -84,7 +84,10 @@ describe_next_run (DigitTrainPage *self,
   DigitTrainingData *data = digit_train_form_get_data (self->form);
 
   *title = g_strdup (_("Ready to Train"));
-  if (data != NULL)
+  if (digit_train_form_get_problem (self->form) != NULL)
+    /* Start is off until it is corrected (digit_train_page_update). */
+    *details = g_strdup (digit_train_form_get_problem (self->form));
+  else if (data != NULL)
     /* Translators: under "Ready to Train"; %s is a data set's name. */
     *details = g_strdup_printf (_("Choose a model and settings on the left, then start training on %s."),
                                 digit_training_data_get_name (data));
@@ -349,6 +352,10 @@ digit_train_page_update (DigitTrainPage *self)
   update_results (self);
   update_hint (self);
   digit_train_page_update_actions (self);
+  /* A new run waits for the settings the form marks as wrong; a paused
+   * run goes on with the settings it started with. */
+  if (self->start_action != NULL && self->active == NULL && !digit_train_form_is_valid (self->form))
+    g_simple_action_set_enabled (self->start_action, FALSE);
 }
 
 /* ---- Plots -------------------------------------------------------------------------- */
@@ -1066,6 +1073,8 @@ digit_train_page_init (DigitTrainPage *self)
 
   g_signal_connect_swapped (self->form, "notify::data", G_CALLBACK (on_form_changed), self);
   g_signal_connect_swapped (self->form, "notify::loading", G_CALLBACK (on_form_changed), self);
+  /* Validity changes with the problem too. */
+  g_signal_connect_swapped (self->form, "notify::problem", G_CALLBACK (digit_train_page_update), self);
   g_signal_connect_swapped (self->large_text_button, "toggled", G_CALLBACK (on_large_text), self);
   g_signal_connect_swapped (self->results_stack, "notify::visible-child", G_CALLBACK (update_hint), self);
   g_signal_connect (self->runs_box, "selected-children-changed",
