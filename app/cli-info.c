@@ -60,6 +60,9 @@ cli_info_main (int argc, char **argv)
     {
       printf (_("file: the built-in default model\n"));
     }
+  /* Checked when the file was loaded: a file that says otherwise is refused. */
+  printf (_("format: %s %s (safetensors)\n"), NN_MODEL_FORMAT, NN_MODEL_FORMAT_VERSION);
+  printf (_("input: %s\n"), NN_MODEL_INPUT);
 
   printf (_("architecture: %s\n"), nn_model_get_spec (model));
   printf (_("parameters: %lu\n"), (unsigned long) nn_model_get_param_count (model));

@@ -13,9 +13,9 @@
 
 #include "nn-safetensors.h"
 
-#define MODEL_FORMAT         "digitlab-model"
-#define MODEL_FORMAT_VERSION "1"
-#define MODEL_INPUT          "1x28x28 float32, 0 = background, 1 = ink, MNIST preprocessing"
+#define MODEL_FORMAT         NN_MODEL_FORMAT
+#define MODEL_FORMAT_VERSION NN_MODEL_FORMAT_VERSION
+#define MODEL_INPUT          NN_MODEL_INPUT
 
 /* Written by this file from the model itself; never taken from, or given
  * back to, the model's own metadata. */

@@ -211,6 +211,12 @@ gboolean    nn_prediction_is_unsure  (const float probabilities[NN_CLASSES]);
 
 /* ---- Model files (safetensors) ----------------------------------------- */
 
+/* What every model file's metadata says of itself (docs/model-format.md);
+ * a file that says otherwise is refused. */
+#define NN_MODEL_FORMAT         "digitlab-model"
+#define NN_MODEL_FORMAT_VERSION "1"
+#define NN_MODEL_INPUT          "1x28x28 float32, 0 = background, 1 = ink, MNIST preprocessing"
+
 /* Atomic: written to a temporary file beside @path, then renamed. */
 gboolean    nn_model_save            (NnModel *model, const char *path, GError **error);
 GBytes     *nn_model_save_to_bytes   (NnModel *model);

@@ -344,7 +344,9 @@ class TrainedModelTests(unittest.TestCase):
         status, out, err = run("info", "--model", self.model)
         self.assertEqual(status, 0, err)
         test_accuracy = TRAIN_LINE.search(self.train_out).group(3)
-        for line in ["architecture: dense:256 relu dense:128 relu dense:10",
+        for line in ["format: digitlab-model 1 (safetensors)",
+                     "input: 1x28x28 float32, 0 = background, 1 = ink, MNIST preprocessing",
+                     "architecture: dense:256 relu dense:128 relu dense:10",
                      "parameters: 235146", "  name: cli test", "  dataset: mnist",
                      "  train_images: 2000", "  test_images: 500", "  epochs: 1",
                      "  optimizer: adam", "  lr: 0.001", "  batch: 64", "  seed: 3",
