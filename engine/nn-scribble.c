@@ -7,12 +7,14 @@
  * looks like none of them, so the app's "not sure" rule catches it (see
  * docs/augmentation.md).
  *
- * A scribble is a few wandering pen strokes on the app's 280-pixel canvas,
- * rasterised and prepared exactly as a drawing on the canvas is
- * (nn_drawing_to_image). They are kept clearly busier than a digit: at
- * least ten segments in all and, drawn in one stroke, at least a turn and
- * a half of wandering, because a short or plain stroke is a fair 1, 7 or
- * 0, and a model taught that those are no digit would doubt real ones.
+ * A scribble is a tangle of two to five wandering pen strokes on the app's
+ * 280-pixel canvas, rasterised and prepared exactly as a drawing on the
+ * canvas is (nn_drawing_to_image). They are kept clearly busier than any
+ * digit: at least 24 segments in all, never a single stroke. A model shown
+ * single curls or short strokes as "no digit" learns to doubt the 6s, 1s
+ * and 7s people draw (a first version of this, with one-stroke scribbles
+ * among them, withheld 7% of machine-drawn digits and misread 36 of 600
+ * 6s).
  */
 #include <math.h>
 
@@ -21,8 +23,7 @@
 
 #define SIDE         ((float) NN_DRAWING_RASTER_SIDE)
 #define MARGIN       5.0f
-#define MIN_SEGMENTS 10
-#define MIN_TURNING  (3.0f * G_PI)   /* one stroke: radians of turning */
+#define MIN_SEGMENTS 24
 
 static float
 between (NnRng *rng, float low, float high)
@@ -30,15 +31,14 @@ between (NnRng *rng, float low, float high)
   return low + (high - low) * nn_rng_uniform (rng);
 }
 
-/* One stroke wandering from a random point: returns its segments, and adds
- * its absolute turning to @turning. */
+/* One stroke wandering from a random point: returns its segments. */
 static guint
-add_stroke (NnDrawing *drawing, NnRng *rng, float wander, float *turning)
+add_stroke (NnDrawing *drawing, NnRng *rng, float wander)
 {
   float x = between (rng, 0.15f * SIDE, 0.85f * SIDE);
   float y = between (rng, 0.15f * SIDE, 0.85f * SIDE);
   float heading = between (rng, 0.0f, 2.0f * G_PI);
-  guint segments = 3 + nn_rng_below (rng, 23);
+  guint segments = 6 + nn_rng_below (rng, 20);
 
   nn_drawing_begin_stroke (drawing, x, y);
   for (guint i = 0; i < segments; i++)
@@ -47,7 +47,6 @@ add_stroke (NnDrawing *drawing, NnRng *rng, float wander, float *turning)
       float step = between (rng, 0.02f, 0.065f) * SIDE;
 
       heading += turn;
-      *turning += fabsf (turn);
       x = CLAMP (x + step * cosf (heading), MARGIN, SIDE - MARGIN);
       y = CLAMP (y + step * sinf (heading), MARGIN, SIDE - MARGIN);
       nn_drawing_extend_stroke (drawing, x, y);
@@ -64,16 +63,16 @@ nn_scribble_image (guint64 seed, float out[NN_IMAGE_PIXELS])
   for (;;)
     {
       g_autoptr(NnDrawing) drawing = nn_drawing_new (NN_DRAWING_RASTER_SIDE, NN_DRAWING_RASTER_SIDE);
-      guint strokes = 1 + nn_rng_below (&rng, 4), segments = 0;
-      float wander = between (&rng, 0.5f, 1.1f), turning = 0.0f;
+      guint strokes = 2 + nn_rng_below (&rng, 4), segments = 0;
+      float wander = between (&rng, 0.5f, 1.1f);
       /* Pens from thin to thick, as the app's pen width slider allows. */
       float pen = between (&rng, 0.6f, 1.6f);
 
       nn_drawing_set_pen_width (drawing, pen * nn_pen_width_for_size (NN_DRAWING_RASTER_SIDE,
                                                                        NN_DRAWING_RASTER_SIDE, 1.0f));
       for (guint s = 0; s < strokes; s++)
-        segments += add_stroke (drawing, &rng, wander, &turning);
-      if (segments < MIN_SEGMENTS || (strokes == 1 && turning < MIN_TURNING))
+        segments += add_stroke (drawing, &rng, wander);
+      if (segments < MIN_SEGMENTS)
         continue;
       if (nn_drawing_to_image (drawing, out, NULL))
         return;

@@ -13,7 +13,9 @@ Reads the embedded model (no --model) through `digitlab-cli info` and
 - the file stays small enough to embed: at most 2 MB;
 - "Not sure" (nn_prediction_is_unsure, NN_UNSURE_THRESHOLD) stays rare on
   real handwriting: it withholds at most 0.5% of the test images, so the
-  model's accuracy is not bought by holding answers back.
+  model's accuracy is not bought by holding answers back;
+- and it catches scribbles: at least 60% of 200 random ones
+  (tests/fixtures/scribbles.py, not the engine's training scribbles).
 
     test-default-model.py [PATH/TO/digitlab-cli]        (TAP on stdout)
 
@@ -31,17 +33,21 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+from scribbles import scribbles  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MIN_ACCURACY = 0.995
 MAX_FILE_BYTES = 2 * 1000 * 1000
 MAX_UNSURE_RATE = 0.005
+MIN_SCRIBBLE_UNSURE_RATE = 0.6   # measured: 80% of bench/unsure-threshold's 500
+SCRIBBLES = 200
+SCRIBBLE_SEED = 8128             # not bench/unsure-threshold's
 TEST_IMAGES = 10000
 TIMEOUT = 300
 
 
-def run(cli, *args):
-    proc = subprocess.run([cli, *args], capture_output=True, text=True, timeout=TIMEOUT)
+def run(cli, *args, stdin=None):
+    proc = subprocess.run([cli, *args], input=stdin, capture_output=True, text=True, timeout=TIMEOUT)
     if proc.returncode != 0:
         raise AssertionError(f"digitlab-cli {' '.join(args)} exited with "
                              f"{proc.returncode}: {proc.stderr.strip()}")
@@ -122,6 +128,27 @@ def check_unsure(tap, probabilities, labels_right, threshold):
                f"{fires} of {count}")
 
 
+def is_unsure(p, threshold):
+    total = sum(p)
+    return total <= 0 or max(p) / total < threshold
+
+
+def check_scribbles(tap, cli, threshold):
+    """Scribbles, no digit at all, through the canvas's path
+    (predict --strokes): most must be "not sure"."""
+    text = "".join(json.dumps(d) + "\n" for d in scribbles(SCRIBBLES, SCRIBBLE_SEED))
+    try:
+        answers = [json.loads(line) for line in run(cli, "predict", "--strokes", "-", stdin=text).splitlines()]
+    except (AssertionError, subprocess.TimeoutExpired) as e:
+        tap.result(False, "predict reads the scribbles", str(e))
+        return
+    fires = sum(is_unsure(a["probabilities"], threshold) for a in answers if "probabilities" in a)
+    rate = fires / max(len(answers), 1)
+    tap.result(len(answers) == SCRIBBLES and rate >= MIN_SCRIBBLE_UNSURE_RATE,
+               f"\"not sure\" catches {100 * rate:.1f}% of {SCRIBBLES} scribbles "
+               f"(at least {100 * MIN_SCRIBBLE_UNSURE_RATE:g}%)", f"{fires} of {len(answers)}")
+
+
 def check_metadata(tap, architecture, metadata, stored):
     # The engine keeps "arch" in the file itself rather than among the
     # metadata `info` lists; it must be the architecture info reports.
@@ -138,7 +165,7 @@ def check_metadata(tap, architecture, metadata, stored):
     agreements = [("--epochs", "epochs"), ("--lr", "lr"), ("--batch", "batch"),
                   ("--seed", "seed"), ("--schedule", "schedule"),
                   ("--optimizer", "optimizer"), ("--weight-decay", "weight_decay"),
-                  ("--label-smoothing", "label_smoothing")]
+                  ("--label-smoothing", "label_smoothing"), ("--scribbles", "scribbles")]
     disagreements = []
     for option, key in agreements:
         match = re.search(re.escape(option) + r" (\S+)", recipe)
@@ -192,6 +219,7 @@ def main():
                "the built-in model is the default preset",
                f"architecture {architecture!r}, default preset {preset!r}")
     recorded = check_metadata(tap, architecture, metadata, file_metadata(path))
+    check_scribbles(tap, cli, unsure_threshold(source_root))
 
     mnist = os.environ.get("DIGITLAB_MNIST_DIR", "")
     if not have_mnist(mnist):

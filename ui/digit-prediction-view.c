@@ -37,12 +37,14 @@ format_percent (float probability)
   return g_strdup_printf (_("%.0f%%"), floor (probability * 100.0f + 0.5f));
 }
 
+/* Under "not sure" (NN_UNSURE_THRESHOLD) no digit is named at all; above
+ * it, a digit read with less than 60% is named but not called sure. */
 static const char *
 describe_confidence (float confidence)
 {
   if (confidence >= 0.9f)
     return _("Confident");
-  if (confidence >= NN_UNSURE_THRESHOLD)
+  if (confidence >= 0.6f)
     return _("Fairly sure");
   return _("Unsure");
 }
