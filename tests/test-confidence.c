@@ -44,15 +44,11 @@ test_threshold (void)
 {
   float p[NN_CLASSES];
 
-  /* At the threshold the digit is named; just below it, it is not. */
-  for (guint i = 0; i < NN_CLASSES; i++)
-    p[i] = 0.0f;
-  p[4] = NN_UNSURE_THRESHOLD;
-  p[9] = 1.0f - NN_UNSURE_THRESHOLD;
+  /* At the threshold the digit is named; just below it, it is not (the
+   * rest spread over the other nine, far from a tie). */
+  make_vote (p, 4, NN_UNSURE_THRESHOLD);
   g_assert_false (nn_prediction_is_unsure (p));
-
-  p[4] = NN_UNSURE_THRESHOLD - 1e-4f;
-  p[9] = 1.0f - p[4];
+  make_vote (p, 4, NN_UNSURE_THRESHOLD - 1e-4f);
   g_assert_true (nn_prediction_is_unsure (p));
 
   /* The rule is about the top digit's share, wherever it is. */
@@ -63,6 +59,32 @@ test_threshold (void)
       make_vote (p, digit, NN_UNSURE_THRESHOLD - 0.05f);
       g_assert_true (nn_prediction_is_unsure (p));
     }
+}
+
+/* Two digits close together are a tie however sure the pair is: the second
+ * at NN_UNSURE_TIE of the first or more is "not sure", just under it not. */
+static void
+test_tie (void)
+{
+  float p[NN_CLASSES] = { 0 };
+
+  p[1] = 0.6f;
+  p[7] = 0.4f;
+  g_assert_false (nn_prediction_is_unsure (p));
+
+  p[1] = 0.5f;
+  p[7] = 0.5f * NN_UNSURE_TIE;
+  p[3] = 1.0f - p[1] - p[7];
+  g_assert_true (nn_prediction_is_unsure (p));
+  p[7] = 0.5f * NN_UNSURE_TIE - 1e-3f;
+  p[3] = 1.0f - p[1] - p[7];
+  g_assert_false (nn_prediction_is_unsure (p));
+
+  /* The order of the two does not matter. */
+  p[7] = 0.5f;
+  p[1] = 0.5f * NN_UNSURE_TIE;
+  p[3] = 1.0f - p[1] - p[7];
+  g_assert_true (nn_prediction_is_unsure (p));
 }
 
 /* Probabilities rounded by a caller, or scaled, mean the same. */
@@ -111,6 +133,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/confidence/clear-and-split", test_clear_and_split);
   g_test_add_func ("/confidence/threshold", test_threshold);
+  g_test_add_func ("/confidence/tie", test_tie);
   g_test_add_func ("/confidence/unnormalised", test_unnormalised);
   g_test_add_func ("/confidence/not-probabilities", test_not_probabilities);
 

@@ -104,33 +104,41 @@ def default_preset(source_root):
     return "".join(re.findall(r'"([^"]*)"', match.group(1))).strip() if match else None
 
 
-def unsure_threshold(source_root):
-    """NN_UNSURE_THRESHOLD, as engine/nn.h defines it."""
+def engine_constant(source_root, name):
+    """A float #define of engine/nn.h."""
     with open(os.path.join(source_root, "engine", "nn.h")) as f:
-        match = re.search(r"#define NN_UNSURE_THRESHOLD ([0-9.]+)f", f.read())
+        match = re.search(rf"#define {name} ([0-9.]+)f", f.read())
     return float(match.group(1)) if match else None
+
+
+def unsure_threshold(source_root):
+    """NN_UNSURE_THRESHOLD and NN_UNSURE_TIE, as engine/nn.h defines them."""
+    return engine_constant(source_root, "NN_UNSURE_THRESHOLD"), engine_constant(source_root, "NN_UNSURE_TIE")
 
 
 def check_unsure(tap, probabilities, labels_right, threshold):
     """The "not sure" rule of engine/nn-confidence.c on every test image:
-    the top probability's share of the sum below the threshold."""
+    the top probability's share of the sum below the threshold, or a tie."""
     fires = right_held = 0
     for p, right in zip(probabilities, labels_right):
-        total = sum(p)
-        if total <= 0 or max(p) / total < threshold:
+        if is_unsure(p, threshold):
             fires += 1
             right_held += right
     count = len(probabilities)
-    tap.diag(f"\"Not sure\" below {threshold}: {fires} of {count} test images "
+    tap.diag(f"\"Not sure\" (below {threshold[0]}, or a tie at {threshold[1]}): {fires} of {count} test images "
              f"({100 * fires / max(count, 1):.2f}%), {right_held} of them read right")
     tap.result(count == TEST_IMAGES and fires <= MAX_UNSURE_RATE * count,
                f"\"not sure\" withholds at most {100 * MAX_UNSURE_RATE:g}% of the test images",
                f"{fires} of {count}")
 
 
-def is_unsure(p, threshold):
+def is_unsure(p, rule):
+    """nn_prediction_is_unsure: the top digit's share below the threshold,
+    or a second digit within the tie share of it."""
+    threshold, tie = rule
     total = sum(p)
-    return total <= 0 or max(p) / total < threshold
+    first, second = sorted(p)[-1:-3:-1]
+    return total <= 0 or first / total < threshold or second >= tie * first
 
 
 def check_scribbles(tap, cli, threshold):
@@ -258,7 +266,7 @@ def main():
     right = [max(range(10), key=p.__getitem__) == label
              for p, label in zip(probabilities, labels)]
     threshold = unsure_threshold(source_root)
-    if threshold is None or len(labels) != len(probabilities):
+    if None in threshold or len(labels) != len(probabilities):
         tap.result(False, "the \"not sure\" rule can be checked",
                    f"threshold {threshold}, {len(labels)} labels, "
                    f"{len(probabilities)} probabilities")
