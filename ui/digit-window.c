@@ -99,11 +99,9 @@ load_default_model (DigitWindow *self)
       set_model (self, NULL, NULL, error->message);
       return;
     }
-  {
-    g_autofree char *name = digit_model_info_name (model, _("Built-in Model"));
-
-    set_model (self, model, name, NULL);
-  }
+  /* Named for what it is to the person using it, in their language; its
+   * file name ("default") says nothing to them. */
+  set_model (self, model, _("Built-in Model"), NULL);
 }
 
 static NnModel *
