@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli-common.h"
+#include "locale-dir.h"
 
 typedef struct {
   const char *name;
@@ -42,13 +43,9 @@ int
 main (int argc, char **argv)
 {
   const char *name;
-  const char *localedir;
 
   setlocale (LC_ALL, "");
-  /* Run uninstalled, `meson devenv` points this at the catalogues in the
-   * build tree. */
-  localedir = g_getenv ("DIGITLAB_LOCALEDIR");
-  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, digitlab_locale_dir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

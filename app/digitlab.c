@@ -6,19 +6,16 @@
 #include <locale.h>
 
 #include "digit-application.h"
+#include "locale-dir.h"
 
 int
 main (int   argc,
       char *argv[])
 {
   g_autoptr(DigitApplication) application = NULL;
-  const char *localedir;
 
   setlocale (LC_ALL, "");
-  /* Run uninstalled, `meson devenv` points this at the catalogues in the
-   * build tree. */
-  localedir = g_getenv ("DIGITLAB_LOCALEDIR");
-  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, digitlab_locale_dir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

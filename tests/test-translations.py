@@ -226,11 +226,13 @@ class Catalogues(unittest.TestCase):
 
 @unittest.skipUnless(CLI and BUILD_ROOT, "needs digitlab-cli and DIGITLAB_BUILD_ROOT")
 class UninstalledCli(unittest.TestCase):
-    def run_cli(self, language):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
+    def run_cli(self, language, devenv=True):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("LC_", "LANG")) and k != "DIGITLAB_LOCALEDIR"}
         # gettext ignores LANGUAGE in the plain C locale, not in C.UTF-8.
         env["LC_ALL"] = "C.UTF-8"
-        env["DIGITLAB_LOCALEDIR"] = os.path.join(BUILD_ROOT, "po")
+        if devenv:
+            env["DIGITLAB_LOCALEDIR"] = os.path.join(BUILD_ROOT, "po")
         if language:
             env["LANGUAGE"] = language
         with tempfile.TemporaryDirectory() as tmp:
@@ -256,6 +258,11 @@ class UninstalledCli(unittest.TestCase):
 
     def test_refusal_translated(self):
         said = {lang: self.run_cli(lang) for lang in EPOCHS_ZERO}
+        self.assertEqual(said, EPOCHS_ZERO)
+
+    def test_translated_straight_from_the_build_tree(self):
+        """Without meson devenv, a program in the build tree finds <build>/po."""
+        said = {lang: self.run_cli(lang, devenv=False) for lang in EPOCHS_ZERO}
         self.assertEqual(said, EPOCHS_ZERO)
 
 
