@@ -17,6 +17,10 @@
 #include "digit-train-page-private.h"
 #include "digit-window.h"
 
+/* Longer than a double-click (GTK's default is 400 ms), far shorter than
+ * anyone takes to decide a run was a mistake. */
+#define STOP_GRACE_US (500 * G_TIME_SPAN_MILLISECOND)
+
 #define MODEL_SUFFIX "safetensors"
 
 /* ---- Starting and steering ---------------------------------------------------- */
@@ -148,6 +152,7 @@ start_training (DigitTrainPage *self)
   digit_train_events_started (name, nn_spec_expand (spec), digit_run_get_n_train_images (run),
                               config.epochs, config.batch_size);
   digit_run_start (run, TRUE);
+  self->started_us = g_get_monotonic_time ();
   digit_train_page_update (self);
 }
 
@@ -206,6 +211,11 @@ on_stop (GSimpleAction *action,
 {
   DigitTrainPage *self = DIGIT_TRAIN_PAGE (user_data);
 
+  /* Stop takes Start's place in the status card, so the second click of a
+   * double-click on Start would stop the run it just started: a stop that
+   * soon after a start is taken for that. */
+  if (self->active != NULL && g_get_monotonic_time () - self->started_us < STOP_GRACE_US)
+    return;
   self->start_pending = FALSE;
   if (self->active != NULL)
     digit_run_stop (self->active);

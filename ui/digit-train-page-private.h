@@ -62,6 +62,7 @@ struct _DigitTrainPage
   guint                next_run_number;
   guint                next_color;
   gboolean             start_pending;   /* Start pressed while data loads */
+  gint64               started_us;      /* when the last run was started */
   gboolean             resume_when_ready;
   DigitStallMonitor   *stall_monitor;
   gint64               status_shown_us; /* when the status card was last rewritten */
