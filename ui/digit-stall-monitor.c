@@ -6,7 +6,10 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "digit-stall-monitor.h"
 #include "digit-train-events.h"
@@ -22,6 +25,8 @@ struct _DigitStallMonitor
   double max_ms;            /* since the start */
   double interval_max_ms;   /* since the last report */
   double interval_busy_ms;  /* the main thread's CPU time in that gap */
+  double interval_queued_ms; /* and its time ready to run, waiting for a CPU */
+  gint64 last_queued_us;
   guint  interval_ticks;
 };
 
@@ -38,29 +43,59 @@ thread_cpu_us (void)
   return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+/* How long the main thread has been ready to run but waiting for a
+ * processor that other threads and programs held: the kernel's run-queue
+ * delay (the second field of /proc/thread-self/schedstat, in ns). In a
+ * long gap, that part is the machine's doing, not the main loop's. 0 where
+ * the kernel does not say. */
+static gint64
+thread_queued_us (void)
+{
+  char text[96];
+  unsigned long long running_ns, queued_ns;
+  ssize_t n;
+  int fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return 0;
+  n = read (fd, text, sizeof text - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  text[n] = '\0';
+  if (sscanf (text, "%llu %llu", &running_ns, &queued_ns) != 2)
+    return 0;
+  return (gint64) (queued_ns / 1000);
+}
+
 static gboolean
 on_tick (gpointer user_data)
 {
   DigitStallMonitor *self = user_data;
   gint64 now = g_get_monotonic_time ();
   gint64 cpu = thread_cpu_us ();
+  gint64 queued = thread_queued_us ();
   double gap_ms = (now - self->last_tick_us) / 1000.0;
 
   if (gap_ms > self->interval_max_ms)
     {
       self->interval_max_ms = gap_ms;
       self->interval_busy_ms = (cpu - self->last_cpu_us) / 1000.0;
+      self->interval_queued_ms = (queued - self->last_queued_us) / 1000.0;
     }
   self->last_tick_us = now;
   self->last_cpu_us = cpu;
+  self->last_queued_us = queued;
   self->max_ms = MAX (self->max_ms, gap_ms);
   self->interval_ticks++;
   if (now - self->last_report_us >= REPORT_INTERVAL_US)
     {
-      digit_train_events_stall (self->interval_max_ms, self->interval_busy_ms, self->interval_ticks);
+      digit_train_events_stall (self->interval_max_ms, self->interval_busy_ms,
+                                self->interval_queued_ms, self->interval_ticks);
       self->last_report_us = now;
       self->interval_max_ms = 0.0;
       self->interval_busy_ms = 0.0;
+      self->interval_queued_ms = 0.0;
       self->interval_ticks = 0;
     }
   return G_SOURCE_CONTINUE;
@@ -89,7 +124,8 @@ digit_stall_monitor_start (DigitStallMonitor *self)
   digit_stall_monitor_stop (self);
   self->last_tick_us = self->last_report_us = g_get_monotonic_time ();
   self->last_cpu_us = thread_cpu_us ();
-  self->max_ms = self->interval_max_ms = self->interval_busy_ms = 0.0;
+  self->last_queued_us = thread_queued_us ();
+  self->max_ms = self->interval_max_ms = self->interval_busy_ms = self->interval_queued_ms = 0.0;
   self->interval_ticks = 0;
   self->tick_source = g_timeout_add_full (G_PRIORITY_DEFAULT, DIGIT_STALL_TICK_MS, on_tick, self, NULL);
   g_source_set_name_by_id (self->tick_source, "[digitlab] stall monitor");
@@ -105,7 +141,8 @@ digit_stall_monitor_stop (DigitStallMonitor *self)
   g_clear_handle_id (&self->tick_source, g_source_remove);
   /* What the last, partial second saw. */
   if (self->interval_ticks > 0)
-    digit_train_events_stall (self->interval_max_ms, self->interval_busy_ms, self->interval_ticks);
+    digit_train_events_stall (self->interval_max_ms, self->interval_busy_ms,
+                              self->interval_queued_ms, self->interval_ticks);
 }
 
 gboolean

@@ -254,6 +254,7 @@ digit_train_events_interrupted (const char *run,
 void
 digit_train_events_stall (double max_ms,
                           double busy_ms,
+                          double queued_ms,
                           guint  ticks)
 {
   GString *builder;
@@ -263,6 +264,7 @@ digit_train_events_stall (double max_ms,
   builder = begin ("stall");
   add_double (builder, "max_ms", max_ms);
   add_double (builder, "busy_ms", busy_ms);
+  add_double (builder, "queued_ms", queued_ms);
   add_int (builder, "ticks", ticks);
   finish (builder);
 }

@@ -68,6 +68,7 @@ void digit_train_events_interrupted (const char *run,
                                      guint       epochs);
 void digit_train_events_stall       (double      max_ms,
                                      double      busy_ms,
+                                     double      queued_ms,
                                      guint       ticks);
 
 G_END_DECLS
