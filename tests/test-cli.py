@@ -294,30 +294,30 @@ class TrainedModelTests(unittest.TestCase):
     def tmp_path(self, name):
         return os.path.join(self.tmp.name, name)
 
-    def test_digit_styles_recorded(self):
-        """Training with digit styles says so in the model's metadata and recipe."""
-        model = self.tmp_path("styles.safetensors")
+    def train_and_describe(self, name, *options):
+        """A small model trained with @options: what `info` says of it, and
+        its recipe line."""
+        model = self.tmp_path(name)
         status, _, err = run("train", "--data", MNIST_DIR, "--arch", "mlp", "--limit", "300",
-                             "--test-limit", "0", "--augment", "--digit-styles", "--out", model)
+                             "--test-limit", "0", *options, "--out", model)
         self.assertEqual(status, 0, err)
         status, out, err = run("info", "--model", model)
         self.assertEqual(status, 0, err)
-        self.assertIn("digit_styles: true", out)
         recipe = next(line for line in out.splitlines() if line.strip().startswith("recipe:"))
+        return out, recipe
+
+    def test_digit_styles_recorded(self):
+        """Training with digit styles says so in the model's metadata and recipe."""
+        out, recipe = self.train_and_describe("styles.safetensors", "--augment", "--digit-styles")
+        self.assertIn("digit_styles: true", out)
         self.assertIn(" --augment --digit-styles ", recipe)
         status, out, err = run("info", "--model", self.model)
         self.assertIn("digit_styles: false", out)
 
     def test_scribbles_recorded(self):
         """Training with scribbles records their share in the metadata and recipe."""
-        model = self.tmp_path("scribbles.safetensors")
-        status, _, err = run("train", "--data", MNIST_DIR, "--arch", "mlp", "--limit", "300",
-                             "--test-limit", "0", "--scribbles", "0.25", "--out", model)
-        self.assertEqual(status, 0, err)
-        status, out, err = run("info", "--model", model)
-        self.assertEqual(status, 0, err)
+        out, recipe = self.train_and_describe("scribbles.safetensors", "--scribbles", "0.25")
         self.assertIn("scribbles: 0.25", out)
-        recipe = next(line for line in out.splitlines() if line.strip().startswith("recipe:"))
         self.assertIn(" --scribbles 0.25 ", recipe)
 
     def predict_json(self, *args, **kwargs):

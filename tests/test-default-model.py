@@ -111,21 +111,21 @@ def engine_constant(source_root, name):
     return float(match.group(1)) if match else None
 
 
-def unsure_threshold(source_root):
+def unsure_rule(source_root):
     """NN_UNSURE_THRESHOLD and NN_UNSURE_TIE, as engine/nn.h defines them."""
     return engine_constant(source_root, "NN_UNSURE_THRESHOLD"), engine_constant(source_root, "NN_UNSURE_TIE")
 
 
-def check_unsure(tap, probabilities, labels_right, threshold):
+def check_unsure(tap, probabilities, labels_right, rule):
     """The "not sure" rule of engine/nn-confidence.c on every test image:
     the top probability's share of the sum below the threshold, or a tie."""
     fires = right_held = 0
     for p, right in zip(probabilities, labels_right):
-        if is_unsure(p, threshold):
+        if is_unsure(p, rule):
             fires += 1
             right_held += right
     count = len(probabilities)
-    tap.diag(f"\"Not sure\" (below {threshold[0]}, or a tie at {threshold[1]}): {fires} of {count} test images "
+    tap.diag(f"\"Not sure\" (below {rule[0]}, or a tie at {rule[1]}): {fires} of {count} test images "
              f"({100 * fires / max(count, 1):.2f}%), {right_held} of them read right")
     tap.result(count == TEST_IMAGES and fires <= MAX_UNSURE_RATE * count,
                f"\"not sure\" withholds at most {100 * MAX_UNSURE_RATE:g}% of the test images",
@@ -141,7 +141,7 @@ def is_unsure(p, rule):
     return total <= 0 or first / total < threshold or second >= tie * first
 
 
-def check_scribbles(tap, cli, threshold):
+def check_scribbles(tap, cli, rule):
     """Scribbles, no digit at all, through the canvas's path
     (predict --strokes): most must be "not sure"."""
     text = "".join(json.dumps(d) + "\n" for d in scribbles(SCRIBBLES, SCRIBBLE_SEED))
@@ -150,7 +150,7 @@ def check_scribbles(tap, cli, threshold):
     except (AssertionError, subprocess.TimeoutExpired) as e:
         tap.result(False, "predict reads the scribbles", str(e))
         return
-    fires = sum(is_unsure(a["probabilities"], threshold) for a in answers if "probabilities" in a)
+    fires = sum(is_unsure(a["probabilities"], rule) for a in answers if "probabilities" in a)
     rate = fires / max(len(answers), 1)
     tap.result(len(answers) == SCRIBBLES and rate >= MIN_SCRIBBLE_UNSURE_RATE,
                f"\"not sure\" catches {100 * rate:.1f}% of {SCRIBBLES} scribbles "
@@ -227,7 +227,7 @@ def main():
                "the built-in model is the default preset",
                f"architecture {architecture!r}, default preset {preset!r}")
     recorded = check_metadata(tap, architecture, metadata, file_metadata(path))
-    check_scribbles(tap, cli, unsure_threshold(source_root))
+    check_scribbles(tap, cli, unsure_rule(source_root))
 
     mnist = os.environ.get("DIGITLAB_MNIST_DIR", "")
     if not have_mnist(mnist):
@@ -265,13 +265,13 @@ def main():
     labels = mnist_labels(mnist)
     right = [max(range(10), key=p.__getitem__) == label
              for p, label in zip(probabilities, labels)]
-    threshold = unsure_threshold(source_root)
-    if None in threshold or len(labels) != len(probabilities):
+    rule = unsure_rule(source_root)
+    if None in rule or len(labels) != len(probabilities):
         tap.result(False, "the \"not sure\" rule can be checked",
-                   f"threshold {threshold}, {len(labels)} labels, "
+                   f"rule {rule}, {len(labels)} labels, "
                    f"{len(probabilities)} probabilities")
     else:
-        check_unsure(tap, probabilities, right, threshold)
+        check_unsure(tap, probabilities, right, rule)
     return tap.done()
 
 

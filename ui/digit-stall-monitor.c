@@ -27,6 +27,7 @@ struct _DigitStallMonitor
   double interval_busy_ms;  /* the main thread's CPU time in that gap */
   double interval_queued_ms; /* and its time ready to run, waiting for a CPU */
   gint64 last_queued_us;
+  int    schedstat_fd;      /* the main thread's /proc schedstat, or -1 */
   guint  interval_ticks;
 };
 
@@ -45,21 +46,19 @@ thread_cpu_us (void)
 
 /* How long the main thread has been ready to run but waiting for a
  * processor that other threads and programs held: the kernel's run-queue
- * delay (the second field of /proc/thread-self/schedstat, in ns). In a
- * long gap, that part is the machine's doing, not the main loop's. 0 where
- * the kernel does not say. */
+ * delay (the second field of its schedstat, in ns, read again from the
+ * start of the file it keeps open). In a long gap, that part is the
+ * machine's doing, not the main loop's. 0 where the kernel does not say. */
 static gint64
-thread_queued_us (void)
+thread_queued_us (DigitStallMonitor *self)
 {
   char text[96];
   unsigned long long running_ns, queued_ns;
   ssize_t n;
-  int fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 
-  if (fd < 0)
+  if (self->schedstat_fd < 0)
     return 0;
-  n = read (fd, text, sizeof text - 1);
-  close (fd);
+  n = pread (self->schedstat_fd, text, sizeof text - 1, 0);
   if (n <= 0)
     return 0;
   text[n] = '\0';
@@ -74,7 +73,7 @@ on_tick (gpointer user_data)
   DigitStallMonitor *self = user_data;
   gint64 now = g_get_monotonic_time ();
   gint64 cpu = thread_cpu_us ();
-  gint64 queued = thread_queued_us ();
+  gint64 queued = thread_queued_us (self);
   double gap_ms = (now - self->last_tick_us) / 1000.0;
 
   if (gap_ms > self->interval_max_ms)
@@ -104,7 +103,10 @@ on_tick (gpointer user_data)
 DigitStallMonitor *
 digit_stall_monitor_new (void)
 {
-  return g_new0 (DigitStallMonitor, 1);
+  DigitStallMonitor *self = g_new0 (DigitStallMonitor, 1);
+
+  self->schedstat_fd = -1;
+  return self;
 }
 
 void
@@ -124,7 +126,9 @@ digit_stall_monitor_start (DigitStallMonitor *self)
   digit_stall_monitor_stop (self);
   self->last_tick_us = self->last_report_us = g_get_monotonic_time ();
   self->last_cpu_us = thread_cpu_us ();
-  self->last_queued_us = thread_queued_us ();
+  /* Started on the main thread: "thread-self" is the one to watch. */
+  self->schedstat_fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  self->last_queued_us = thread_queued_us (self);
   self->max_ms = self->interval_max_ms = self->interval_busy_ms = self->interval_queued_ms = 0.0;
   self->interval_ticks = 0;
   self->tick_source = g_timeout_add_full (G_PRIORITY_DEFAULT, DIGIT_STALL_TICK_MS, on_tick, self, NULL);
@@ -139,6 +143,9 @@ digit_stall_monitor_stop (DigitStallMonitor *self)
   if (self->tick_source == 0)
     return;
   g_clear_handle_id (&self->tick_source, g_source_remove);
+  if (self->schedstat_fd >= 0)
+    close (self->schedstat_fd);
+  self->schedstat_fd = -1;
   /* What the last, partial second saw. */
   if (self->interval_ticks > 0)
     digit_train_events_stall (self->interval_max_ms, self->interval_busy_ms,
