@@ -129,6 +129,32 @@ digit_event_log_drawing (const NnDrawing *drawing)
 }
 
 void
+digit_event_log_active (gboolean active)
+{
+  g_autoptr(GString) line = NULL;
+
+  if (!log_enabled)
+    return;
+  line = g_string_new (NULL);
+  g_string_append_printf (line, "{\"event\":\"active\",\"active\":%s}",
+                          active ? "true" : "false");
+  emit (line);
+}
+
+void
+digit_event_log_focus (const char *widget_type, gboolean visible)
+{
+  g_autoptr(GString) line = NULL;
+
+  if (!log_enabled)
+    return;
+  line = g_string_new ("{\"event\":\"focus\",\"widget\":");
+  append_string (line, widget_type);
+  g_string_append_printf (line, ",\"visible\":%s}", visible ? "true" : "false");
+  emit (line);
+}
+
+void
 digit_event_log_cleared (void)
 {
   g_autoptr(GString) line = NULL;

@@ -35,6 +35,13 @@ void digit_event_log_drawing    (const NnDrawing *drawing);
 void digit_event_log_cleared    (void);
 /* {"event":"undo","strokes":N} or {"event":"redo","strokes":N} */
 void digit_event_log_history    (const char *event, guint n_strokes);
+/* {"event":"active","active":B}: the window gained or lost the keyboard
+ * focus (GtkWindow:is-active); focus rings show only in an active window. */
+void digit_event_log_active     (gboolean active);
+/* {"event":"focus","widget":TYPE,"visible":B}: the keyboard focus moved to a
+ * widget of type TYPE (null: none), or focus rings were turned on or off
+ * (GtkWindow:focus-visible). */
+void digit_event_log_focus      (const char *widget_type, gboolean visible);
 /* {"event":"model","name":...,"arch":...}; NULLs are written as null. */
 void digit_event_log_model      (const char *name, const char *arch);
 

@@ -370,9 +370,27 @@ digit_window_class_init (DigitWindowClass *klass)
 }
 
 static void
+on_is_active_changed (DigitWindow *self)
+{
+  digit_event_log_active (gtk_window_is_active (GTK_WINDOW (self)));
+}
+
+static void
+on_focus_changed (DigitWindow *self)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  digit_event_log_focus (focus != NULL ? G_OBJECT_TYPE_NAME (focus) : NULL,
+                         gtk_window_get_focus_visible (GTK_WINDOW (self)));
+}
+
+static void
 digit_window_init (DigitWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect (self, "notify::is-active", G_CALLBACK (on_is_active_changed), NULL);
+  g_signal_connect (self, "notify::focus-widget", G_CALLBACK (on_focus_changed), NULL);
+  g_signal_connect (self, "notify::focus-visible", G_CALLBACK (on_focus_changed), NULL);
 
   digit_window_update_actions (self);
 }

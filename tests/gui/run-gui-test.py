@@ -291,17 +291,44 @@ def test_shortcuts(tap, app_path):
     check_tab_stops_visible(tap, app_path)
 
 
-def settled_screenshot(s, path, tries=8):
-    """A screenshot of the window once two in a row agree: focus rings
-    fade in and out over 200 ms."""
-    shot = s.screenshot(path + "-a.png")
-    for i in range(tries):
-        time.sleep(0.25)
-        again = s.screenshot(path + ("-b.png" if i % 2 == 0 else "-a.png"))
-        if harness.differing_pixels(shot, again) == 0:
-            return again
-        shot = again
-    return shot
+def wait_until_active(s, timeout=10.0):
+    """Wait until GTK has the window active: X gives it the keyboard focus
+    at once, but GTK marks it active (and draws focus rings) only once it has
+    handled the focus event, and a Tab pressed before that shows nothing."""
+    def active_now():
+        states = [e["active"] for e in s.app.since(0) if e.get("event") == "active"]
+        return bool(states) and states[-1]
+    end = time.monotonic() + timeout
+    while not active_now():
+        if time.monotonic() > end:
+            raise GuiError("the window never became active")
+        time.sleep(0.05)
+
+
+FOCUS_RING_SECONDS = 0.4        # Adwaita fades a focus ring in over 200 ms
+
+
+def shot_of_focus(s, key, path, tries=3):
+    """Press @key, wait for the focus to move with focus rings on, and take
+    a screenshot once the ring has faded in. GTK turns focus rings off 3 s
+    after a key press (VISIBLE_FOCUS_DURATION); if that happened before the
+    screenshot was done, on a slow machine, go back and forth to the same
+    stop and take it again. Returns (path, focused widget type)."""
+    for attempt in range(tries):
+        mark = s.app.mark()
+        s.key(key)
+        _, moved = s.app.wait_for(lambda e: e.get("event") == "focus" and e["visible"],
+                                  since=mark, what=f"the focus to move after {key}")
+        time.sleep(FOCUS_RING_SECONDS)
+        shot = s.screenshot(path)
+        focus = [e for e in s.app.since(mark) if e.get("event") == "focus"]
+        if focus[-1]["visible"]:
+            return shot, moved["widget"]
+        back = "shift+Tab" if key == "Tab" else "Tab"
+        s.key(back)
+        time.sleep(FOCUS_RING_SECONDS)
+    raise GuiError(f"focus rings were off again before a screenshot after {key}, "
+                   f"{tries} times")
 
 
 def check_tab_stops_visible(tap, app_path):
@@ -312,20 +339,20 @@ def check_tab_stops_visible(tap, app_path):
     folder = artifacts_dir()
     with Session(app_path, folder, "shortcuts-tab", APP_ARGS) as s:
         s.xdotool("windowfocus", "--sync", s.window)
-        plain = settled_screenshot(s, os.path.join(folder, "tab-none"))
+        wait_until_active(s)
+        plain = s.screenshot(os.path.join(folder, "tab-none.png"))
         shots = []
         unmarked = []
         round_trip = False
         for stop in range(1, MAX_TAB_STOPS + 1):
-            s.key("Tab")
-            shot = settled_screenshot(s, os.path.join(folder, f"tab-{stop}"))
+            shot, widget = shot_of_focus(s, "Tab", os.path.join(folder, f"tab-{stop}.png"))
             if shots and harness.differing_pixels(shots[0], shot) == 0:
                 round_trip = True       # back at the first stop
                 break
             shots.append(shot)
             marked = harness.differing_pixels(plain, shot)
             if marked < MIN_FOCUS_RING_PIXELS:
-                unmarked.append(f"stop {stop} ({marked} pixels changed, {shot})")
+                unmarked.append(f"stop {stop}, a {widget} ({marked} pixels changed, {shot})")
         tap.diag(f"{len(shots)} Tab stops in the Draw page's window")
         tap.result(round_trip and len(shots) >= 3,
                    "Tab goes round the window's stops and back to the first",
