@@ -260,8 +260,10 @@ typedef struct {
 } RunJob;
 
 /* Threads for a run: whole images to each, so no more than there are
- * images. (Inference on fewer images than threads splits each image
- * instead, when the team is free: forward_split_work.) */
+ * images. One image is never split between threads: on a desktop shared
+ * with other programs, threads that meet after every layer of a
+ * ~100-microsecond prediction wait for each other longer than the work
+ * they share, and a single thread answers in time. */
 static guint
 run_threads (const NnModel *model, const NnWorkspace *ws, guint first, guint last,
              guint batch, double factor)
@@ -290,79 +292,14 @@ forward_run_work (const NnTeamMember *me, gpointer data)
       i += forward_image (model, ws, i, job->last, b, job->training, job->dropout_seed, share);
 }
 
-/* Inference on fewer images than threads (one drawing being recognised):
- * the threads share each image instead, layer by layer, a convolution by
- * output rows and pooling by channels, and meet after each layer. Every
- * value is computed as it would be on one thread. */
-static void
-forward_split_work (const NnTeamMember *me, gpointer data)
-{
-  RunJob *job = data;
-  NnModel *model = job->model;
-  NnWorkspace *ws = job->ws;
-  float *share = ws->scratch + me->index * ws->share_size;
-
-  for (guint i = job->first; i < job->last; i++)
-    if (model->layers[i].kind == NN_LAYER_CONV)
-      nn_conv_pack_forward (me, &model->layers[i], model->params + model->layers[i].param_offset,
-                            ws->packed[i]);
-
-  for (guint b = 0; b < job->batch; b++)
-    for (guint i = job->first; i < job->last;)
-      {
-        const NnLayer *layer = &model->layers[i];
-        const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
-        const float *in = layer_input (ws, i) + b * in_size;
-        float *out = ws->out[i] + b * out_size;
-        const float *params = model->params + layer->param_offset;
-        guint done = 1;
-        gsize first, last;
-
-        switch (layer->kind)
-          {
-          case NN_LAYER_CONV:
-            done = fused_relu (model, i, job->last) ? 2 : 1;
-            nn_team_split (me, layer->out_h, &first, &last);
-            if (first < last)
-              nn_conv_forward_rows (layer, in, params, ws->packed[i],
-                                    params + nn_layer_weight_size (layer), done == 2, out, share,
-                                    (guint) first, (guint) last);
-            break;
-          case NN_LAYER_MAXPOOL:
-            nn_team_split (me, layer->in_c, &first, &last);
-            nn_maxpool_forward_planes (layer, layer_input (ws, i), ws->out[i], NULL,
-                                       (gsize) b * layer->in_c + first,
-                                       (gsize) b * layer->in_c + last);
-            break;
-          case NN_LAYER_RELU:
-            nn_team_split (me, out_size, &first, &last);
-            nn_relu_forward_serial (last - first, in + first, out + first);
-            break;
-          case NN_LAYER_DROPOUT:
-            break;        /* nothing to do outside training */
-          default:
-            g_assert_not_reached ();
-          }
-        nn_team_barrier (me);
-        i += done;
-      }
-}
-
 /* Layers [first, last), all per image, on @batch images. */
 static void
 forward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
              gboolean training, guint64 dropout_seed)
 {
   RunJob job = { model, ws, first, last, batch, training, dropout_seed, NULL, { 0 } };
-  guint threads = run_threads (model, ws, first, last, batch, 1.0);
 
-  if (!training && batch < ws->n_scratch && threads == batch
-      && run_work (model, first, last, batch) >= 4.0 * NN_PARALLEL_MIN_WORK)
-    {
-      nn_team_run (ws->n_scratch, forward_split_work, &job);
-      return;
-    }
-  nn_team_run (threads, forward_run_work, &job);
+  nn_team_run (run_threads (model, ws, first, last, batch, 1.0), forward_run_work, &job);
 }
 
 /* One layer that works on the whole batch at once. */

@@ -3,9 +3,7 @@
  * The same seed gives the same weights with 1 thread or 2; a run paused
  * anywhere (cancelled from the batch callback) and run again ends exactly
  * as one never paused; and a checkpoint saved, loaded into a new trainer
- * and finished ends exactly the same too. Recognising one image, which two
- * threads share layer by layer, gives the same probabilities as one thread
- * and as a batch. The network has every kind of
+ * and finished ends exactly the same too. The network has every kind of
  * layer, the last batch of each epoch is partial, and dropout,
  * augmentation, weight decay, label smoothing and a schedule are all on.
  */
@@ -157,38 +155,6 @@ test_threads (Fixture *f, gconstpointer data)
     }
 }
 
-/* One image on 2 threads is split between them (by output rows, by
- * channels); bitwise what 1 thread gives, and what it gets in a batch,
- * which goes image by image. */
-static void
-test_predict_threads (Fixture *f, gconstpointer data)
-{
-  static const char *const specs[] = { "bench-cnn", "default" };
-
-  for (guint s = 0; s < G_N_ELEMENTS (specs); s++)
-    {
-      g_autoptr (NnModel) model = NULL;
-      g_autoptr (GError) error = NULL;
-      g_autoptr (GRand) rand = g_rand_new_with_seed (11);
-      float images[3 * NN_IMAGE_PIXELS], single[NN_CLASSES], dual[NN_CLASSES];
-      float batch[3 * NN_CLASSES];
-
-      model = nn_model_new (specs[s], 3, &error);
-      g_assert_no_error (error);
-      for (guint i = 0; i < G_N_ELEMENTS (images); i++)
-        images[i] = g_rand_double (rand) < 0.8 ? 0.0f : (float) g_rand_double (rand);
-
-      nn_set_threads (1);
-      nn_model_predict (model, images, 1, single);
-      nn_set_threads (2);
-      nn_model_predict (model, images, 1, dual);
-      nn_model_predict (model, images, 3, batch);
-      g_assert_true (test_floats_equal (single, dual, NN_CLASSES));
-      g_assert_true (test_floats_equal (single, batch, NN_CLASSES));
-      g_test_message ("%s: one image, 1 and 2 threads and in a batch agree bitwise", specs[s]);
-    }
-}
-
 /* Stops anywhere, including right after an epoch's last batch (7) and
  * several times in a row, then going on: bitwise the same run. */
 static void
@@ -324,7 +290,6 @@ main (int argc, char **argv)
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/determinism/same-seed", test_same_seed_same_model);
   ADD ("/determinism/threads", test_threads);
-  ADD ("/determinism/predict-threads", test_predict_threads);
   ADD ("/determinism/pause-resume", test_pause_resume);
   ADD ("/determinism/checkpoint/between-epochs", test_checkpoint_between_epochs);
   ADD ("/determinism/checkpoint/mid-epoch", test_checkpoint_mid_epoch);
