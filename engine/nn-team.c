@@ -178,29 +178,48 @@ nn_team_barrier (const NnTeamMember *me)
     wait_for (&job->barrier, passed, FALSE);
 }
 
+/* Parts of a loop per thread: enough that a thread the host holds up for
+ * a while leaves its later parts to the others, few enough that taking
+ * one costs nothing next to it. */
+#define PARTS_PER_THREAD 4
+
 typedef struct {
-  NnTeamRange range;
-  gpointer    data;
-  gsize       count;
+  NnTeamRange   range;
+  gpointer      data;
+  gsize         count;
+  guint         parts;
+  NnTeamCounter next;
 } ForJob;
 
 static void
 for_work (const NnTeamMember *me, gpointer data)
 {
-  const ForJob *job = data;
-  gsize first, last;
+  ForJob *job = data;
+  guint part;
 
-  nn_team_split (me, job->count, &first, &last);
-  if (first < last)
-    job->range (job->data, first, last);
+  while (nn_team_take (&job->next, job->parts, &part))
+    {
+      gsize first = job->count * part / job->parts;
+      gsize last = job->count * (part + 1) / job->parts;
+
+      if (first < last)
+        job->range (job->data, first, last);
+    }
 }
 
 void
 nn_team_for (gsize count, guint size, NnTeamRange range, gpointer data)
 {
-  ForJob job = { range, data, count };
+  ForJob job = { range, data, count, 1, { 0 } };
 
   if (count == 0)
     return;
-  nn_team_run ((guint) MIN ((gsize) size, count), for_work, &job);
+  size = (guint) MIN ((gsize) MIN (size, (guint) MAX (nn_get_threads (), 1)), count);
+  if (size <= 1)
+    {
+      range (data, 0, count);
+      return;
+    }
+  job.parts = (guint) MIN ((gsize) size * PARTS_PER_THREAD, count);
+  nn_team_run (size, for_work, &job);
 }

@@ -40,8 +40,10 @@ void  nn_team_barrier (const NnTeamMember *me);
 /* For code written for a team that is called outside any job. */
 #define NN_TEAM_SOLO ((const NnTeamMember) { 0, 1, NULL })
 
-/* Runs @range (@data, first, last) over [0, @count) cut into equal parts,
- * one per thread of a job of @size threads (1: all on the caller). */
+/* Runs @range (@data, first, last) over [0, @count) on a job of @size
+ * threads (1: all on the caller, in one call), cut into a few equal parts
+ * per thread that go to whichever thread asks first. @range must give
+ * the same results however [0, @count) is cut. */
 typedef void (*NnTeamRange) (gpointer data, gsize first, gsize last);
 void  nn_team_for     (gsize count, guint size, NnTeamRange range, gpointer data);
 
