@@ -314,16 +314,17 @@ def shot_of_focus(s, key, path, tries=3):
     after a key press (VISIBLE_FOCUS_DURATION); if that happened before the
     screenshot was done, on a slow machine, go back and forth to the same
     stop and take it again. Returns (path, focused widget type)."""
-    for attempt in range(tries):
+    for _ in range(tries):
         mark = s.app.mark()
         s.key(key)
-        _, moved = s.app.wait_for(lambda e: e.get("event") == "focus" and e["visible"],
-                                  since=mark, what=f"the focus to move after {key}")
+        s.app.wait_for(lambda e: e.get("event") == "focus" and e["visible"],
+                       since=mark, what=f"the focus to move after {key}")
         time.sleep(FOCUS_RING_SECONDS)
         shot = s.screenshot(path)
-        focus = [e for e in s.app.since(mark) if e.get("event") == "focus"]
-        if focus[-1]["visible"]:
-            return shot, moved["widget"]
+        # The last focus event says where the focus was for the screenshot.
+        focus = [e for e in s.app.since(mark) if e.get("event") == "focus"][-1]
+        if focus["visible"]:
+            return shot, focus["widget"]
         back = "shift+Tab" if key == "Tab" else "Tab"
         s.key(back)
         time.sleep(FOCUS_RING_SECONDS)
