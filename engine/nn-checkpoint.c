@@ -502,6 +502,7 @@ nn_trainer_load_checkpoint (const char       *path,
       if (!nn_safetensors_copy_tensor (st, info->name, dest, info->n_elements, error))
         return NULL;
     }
+  nn_model_weights_changed (model);
   keys = nn_safetensors_list_metadata (st);
   for (guint i = 0; keys[i] != NULL; i++)
     if (g_str_has_prefix (keys[i], MODEL_META_PREFIX))

@@ -125,6 +125,9 @@ nn_workspace_new (const NnModel *model, guint max_batch, gboolean training)
   ws->mean = g_new0 (float *, model->n_layers);
   ws->invstd = g_new0 (float *, model->n_layers);
   ws->packed = g_new0 (float *, model->n_layers);
+  ws->packed_for = g_new (guint64, model->n_layers);
+  for (guint i = 0; i < model->n_layers; i++)
+    ws->packed_for[i] = G_MAXUINT64;
   ws->conv_partials = g_new0 (float *, model->n_layers);
   ws->douts = g_new0 (const float *, model->n_layers);
   ws->dins = g_new0 (float *, model->n_layers);
@@ -150,6 +153,7 @@ nn_workspace_free (NnWorkspace *ws)
   g_free (ws->mean);
   g_free (ws->invstd);
   g_free (ws->packed);
+  g_free (ws->packed_for);
   g_free (ws->conv_partials);
   g_free (ws->douts);
   g_free (ws->dins);
@@ -256,6 +260,7 @@ typedef struct {
   gboolean      training;
   guint64       dropout_seed;
   float        *grads;
+  gboolean      pack;       /* the run's conv weights need packing */
   NnTeamCounter next;
 } RunJob;
 
@@ -282,7 +287,7 @@ forward_run_work (const NnTeamMember *me, gpointer data)
   float *share = ws->scratch + me->index * ws->share_size;
   guint b;
 
-  for (guint i = job->first; i < job->last; i++)
+  for (guint i = job->first; i < job->last && job->pack; i++)
     if (model->layers[i].kind == NN_LAYER_CONV)
       nn_conv_pack_forward (me, &model->layers[i], model->params + model->layers[i].param_offset,
                             ws->packed[i]);
@@ -297,9 +302,19 @@ static void
 forward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
              gboolean training, guint64 dropout_seed)
 {
-  RunJob job = { model, ws, first, last, batch, training, dropout_seed, NULL, { 0 } };
+  RunJob job = { model, ws, first, last, batch, training, dropout_seed, NULL, FALSE, { 0 } };
 
+  /* Training changes the weights between passes; an inference workspace
+   * keeps them packed until they change (a prediction on the canvas
+   * would otherwise spend a tenth of its time packing). */
+  for (guint i = first; i < last; i++)
+    if (model->layers[i].kind == NN_LAYER_CONV
+        && (ws->training || ws->packed_for[i] != model->weights_version))
+      job.pack = TRUE;
   nn_team_run (run_threads (model, ws, first, last, batch, 1.0), forward_run_work, &job);
+  if (!ws->training)
+    for (guint i = first; i < last; i++)
+      ws->packed_for[i] = model->weights_version;
 }
 
 /* One layer that works on the whole batch at once. */
@@ -455,7 +470,7 @@ static void
 backward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
               float *grads)
 {
-  RunJob job = { model, ws, first, last, batch, TRUE, 0, grads, { 0 } };
+  RunJob job = { model, ws, first, last, batch, TRUE, 0, grads, FALSE, { 0 } };
 
   nn_team_run (run_threads (model, ws, first, last, batch, 2.0), backward_run_work, &job);
 }

@@ -296,6 +296,15 @@ nn_model_get_tensor (NnModel *model, guint index, NnTensor *out)
   out->n_elements = info->n_elements;
   out->data = (info->trainable ? model->params : model->buffers) + info->offset;
   out->trainable = info->trainable;
+  /* The caller may be about to write to it. */
+  nn_model_weights_changed (model);
+}
+
+void
+nn_model_weights_changed (NnModel *model)
+{
+  g_return_if_fail (model != NULL);
+  model->weights_version++;
 }
 
 void

@@ -261,4 +261,5 @@ nn_optimizer_step (NnModel *model, const NnTrainConfig *config,
                      (float) (learning_rate / correction1), (float) sqrt (correction2),
                      decay_factor);
     }
+  nn_model_weights_changed (model);
 }

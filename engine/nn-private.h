@@ -275,6 +275,8 @@ typedef struct {
   gsize    share_size;    /* the largest nn_conv_share_size */
   float   *partials;      /* conv weight-gradient partial sums (profiler) */
   float  **packed;        /* per conv layer: its weights packed for the kernels */
+  guint64 *packed_for;    /* inference: the weights_version packed[i] holds, or
+                           * G_MAXUINT64; training packs on every pass */
   float  **conv_partials; /* per conv layer: its chunks' weight-gradient sums */
   const float **douts;    /* per layer, backward: where its output gradient is */
   float  **dins;          /* and where it writes its input gradient, */
@@ -297,6 +299,7 @@ struct _NnModel {
   guint         n_tensors;
   GHashTable   *metadata;
   NnWorkspace  *inference;   /* for predict and evaluate, made on demand */
+  guint64       weights_version; /* counts changes to params (nn_model_weights_changed) */
 };
 
 NnWorkspace *nn_workspace_new  (const NnModel *model, guint max_batch, gboolean training);

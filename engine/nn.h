@@ -176,6 +176,11 @@ typedef struct {
 
 guint       nn_model_get_n_tensors   (const NnModel *model);
 void        nn_model_get_tensor      (NnModel *model, guint index, NnTensor *out);
+/* Predictions keep the convolution weights rearranged for the kernels
+ * until the weights change. Writes through a tensor's data between
+ * nn_model_get_tensor() and the next prediction are seen; a pointer kept
+ * and written to later needs this call before the next prediction. */
+void        nn_model_weights_changed (NnModel *model);
 
 /* Free-form string metadata kept with the model and saved in its file
  * (see docs/model-format.md for the keys Digit Lab writes). */

@@ -301,6 +301,66 @@ test_predict (void)
   g_assert_cmpfloat_with_epsilon (nn_model_evaluate (model, data, NULL), correct / 70.0, 1e-12);
 }
 
+/* @model's answer for @image is bitwise a fresh copy's, whose workspace
+ * packs the weights anew, and differs from @before. */
+static void
+assert_answer_current (NnModel *model, const float *image, const float *before, float *probs)
+{
+  g_autoptr (NnModel) copy = nn_model_copy (model);
+  float fresh[NN_CLASSES];
+
+  nn_model_predict (model, image, 1, probs);
+  nn_model_predict (copy, image, 1, fresh);
+  g_assert_true (test_floats_equal (probs, fresh, NN_CLASSES));
+  g_assert_false (test_floats_equal (probs, before, NN_CLASSES));
+}
+
+/* Predictions keep the convolution weights packed between calls: every
+ * way of changing the weights must reach the next prediction. */
+static void
+test_predict_after_weight_change (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NnModel) model = nn_model_new ("conv3x3:8 relu maxpool conv3x3:16 relu maxpool dense:10",
+                                            2, &error);
+  g_autoptr (NnDataset) data = test_bars_dataset (1, 3);
+  g_autofree float *grads = NULL, *m = NULL, *v = NULL;
+  float image[NN_IMAGE_PIXELS], before[NN_CLASSES], after[NN_CLASSES];
+  NnTrainConfig config;
+  NnTensor conv2;
+
+  g_assert_no_error (error);
+  nn_dataset_get_image (data, 0, image);
+  nn_model_predict (model, image, 1, before);
+  nn_model_predict (model, image, 1, after);
+  g_assert_true (test_floats_equal (before, after, NN_CLASSES));
+
+  /* Written through a tensor just asked for. */
+  nn_model_get_tensor (model, 2, &conv2);
+  g_assert_cmpstr (conv2.name, ==, "layers.3.weight");
+  for (gsize i = 0; i < conv2.n_elements; i += 2)
+    conv2.data[i] = -conv2.data[i];
+  assert_answer_current (model, image, before, after);
+
+  /* Written later through the same pointer, then announced. */
+  memcpy (before, after, sizeof before);
+  for (gsize i = 0; i < conv2.n_elements; i += 3)
+    conv2.data[i] *= 1.5f;
+  nn_model_weights_changed (model);
+  assert_answer_current (model, image, before, after);
+
+  /* An optimiser step. */
+  memcpy (before, after, sizeof before);
+  grads = g_new (float, model->n_params);
+  m = g_new0 (float, model->n_params);
+  v = g_new0 (float, model->n_params);
+  for (gsize i = 0; i < model->n_params; i++)
+    grads[i] = (i % 7) * 0.01f - 0.03f;
+  nn_train_config_init (&config);
+  nn_optimizer_step (model, &config, 0.01f, 1, grads, m, v);
+  assert_answer_current (model, image, before, after);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -311,6 +371,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/cancel", test_cancel);
   g_test_add_func ("/train/refusals", test_refusals);
   g_test_add_func ("/train/predict", test_predict);
+  g_test_add_func ("/train/predict-after-weight-change", test_predict_after_weight_change);
 
   test_trap_fp_exceptions ();
   return g_test_run ();
