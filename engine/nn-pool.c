@@ -2,9 +2,9 @@
  *
  * Odd sizes are floored (the last row or column is dropped), as PyTorch's
  * MaxPool2d(2) does. The forward pass remembers which input won each
- * window so the backward pass routes the gradient there alone. Rows go
- * through the vector kernels of nn-tile.c; a row holding a NaN, or a CPU
- * without them, takes the scalar code below, which gives the same
+ * window so the backward pass routes the gradient there alone. Planes go
+ * through the vector kernels of nn-tile.c; a plane holding a NaN, or a
+ * CPU without them, takes the scalar code below, which gives the same
  * answers. Threads split the work by (image, channel) plane; the
  * plane-range functions serve callers that run layers image by image in
  * their own job of the team.
@@ -29,13 +29,12 @@ nn_maxpool_forward_planes (const NnLayer *layer, const float *in, float *out, gi
       float *dest = out + p * oh * ow;
       gint32 *winners = argmax ? argmax + p * oh * ow : NULL;
 
+      if (nn_maxpool_plane (src, w, oh, ow, dest, winners))
+        continue;
       for (guint oy = 0; oy < oh; oy++)
         {
           const float *r0 = src + (gsize) 2 * oy * w, *r1 = r0 + w;
           float *top_row = dest + (gsize) oy * ow;
-
-          if (nn_maxpool_row (src, w, oy, ow, top_row, winners ? winners + (gsize) oy * ow : NULL))
-            continue;
 
           /* Selects, not branches (the winner is unpredictable), so the
            * loop vectorises; the first maximum in reading order wins ties. */

@@ -450,17 +450,16 @@ TILE_FN (copy_block) (const float *src, gsize src_stride, guint rows, guint len,
 
 /* ---- 2x2 max-pooling --------------------------------------------------- */
 
-/* Output row @oy of a plane of @w columns: the larger of each pair, then
- * of the pairs, first in reading order on ties, with where it came from.
- * Returns FALSE, leaving the row to the caller, when it holds a NaN. */
-static gboolean
-TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out,
-                       gint32 *argmax)
-{
 #if TILE_VW >= 8
+/* Output row @oy of a plane of @w columns: the larger of each pair, then
+ * of the pairs, first in reading order on ties, with where it came from;
+ * lanes that saw a NaN are set in @nan. */
+static inline __attribute__ ((always_inline)) void
+TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out,
+                       gint32 *argmax, tveci *nan)
+{
   const float *r0 = src + (gsize) 2 * oy * w, *r1 = r0 + w;
   const gint32 row_first = (gint32) (2 * oy * w);
-  tveci nan = { 0 };
 
   for (guint x0 = 0; x0 < ow; x0 += TILE_VW)
     {
@@ -491,7 +490,7 @@ TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out
       d = __builtin_shufflevector (v[2], v[3], ODD);
 #undef EVEN
 #undef ODD
-      nan |= (a != a) | (b != b) | (c != c) | (d != d);
+      *nan |= (a != a) | (b != b) | (c != c) | (d != d);
       m = b > a;
       ab = (tvec) ((m & (tveci) b) | (~m & (tveci) a));
       m = d > c;
@@ -514,7 +513,23 @@ TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out
           TILE_FN (store_part_i) (argmax + x0, &at, n);
         }
     }
-  /* Lanes past the row were loaded as zeros: any NaN is the row's. */
+}
+#endif
+
+/* A whole plane's @oh output rows, one call for all of them (a call per
+ * row cost more than the row for 14 windows). Returns FALSE, leaving the
+ * plane to the caller, when it holds a NaN. */
+static gboolean
+TILE_FN (maxpool_plane) (const float *src, guint w, guint oh, guint ow, float *out,
+                         gint32 *argmax)
+{
+#if TILE_VW >= 8
+  tveci nan = { 0 };
+
+  for (guint oy = 0; oy < oh; oy++)
+    TILE_FN (maxpool_row) (src, w, oy, ow, out + (gsize) oy * ow,
+                           argmax != NULL ? argmax + (gsize) oy * ow : NULL, &nan);
+  /* Lanes past a row were loaded as zeros: any NaN is the plane's. */
   for (guint l = 0; l < TILE_VW; l++)
     if (nan[l])
       return FALSE;

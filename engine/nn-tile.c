@@ -122,7 +122,7 @@ typedef struct {
   const DotFn (*dots)[DOT_MAX_COLS];
   TransposeFn transpose;
   TransposeFn copy_block;
-  gboolean  (*maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out,
+  gboolean  (*maxpool_plane) (const float *src, guint w, guint oh, guint ow, float *out,
                             gint32 *argmax);
   void      (*maxpool_backward_row) (const float *g, const gint32 *argmax, const float *pooled,
                                      guint w, guint oy, guint ow, float *din);
@@ -141,15 +141,15 @@ kernels (void)
        * compare or time them. */
       G_GNUC_UNUSED const char *wanted = g_getenv ("DIGITLAB_GEMM_KERNEL");
 
-      chosen = (Kernels) { "generic", tiles_generic, dots_generic, transpose_generic, copy_block_generic, maxpool_row_generic, maxpool_backward_row_generic, 4 };
+      chosen = (Kernels) { "generic", tiles_generic, dots_generic, transpose_generic, copy_block_generic, maxpool_plane_generic, maxpool_backward_row_generic, 4 };
 #ifdef HAVE_X86_KERNELS
       __builtin_cpu_init ();
       if (g_strcmp0 (wanted, "generic") != 0)
         {
           if (__builtin_cpu_supports ("avx512f") && g_strcmp0 (wanted, "avx2") != 0)
-            chosen = (Kernels) { "avx512", tiles_avx512, dots_avx512, transpose_avx512, copy_block_avx512, maxpool_row_avx512, maxpool_backward_row_avx512, 16 };
+            chosen = (Kernels) { "avx512", tiles_avx512, dots_avx512, transpose_avx512, copy_block_avx512, maxpool_plane_avx512, maxpool_backward_row_avx512, 16 };
           else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
-            chosen = (Kernels) { "avx2", tiles_avx2, dots_avx2, transpose_avx2, copy_block_avx2, maxpool_row_avx2, maxpool_backward_row_avx2, 8 };
+            chosen = (Kernels) { "avx2", tiles_avx2, dots_avx2, transpose_avx2, copy_block_avx2, maxpool_plane_avx2, maxpool_backward_row_avx2, 8 };
         }
 #endif
       g_once_init_leave (&initialised, 1);
@@ -312,9 +312,9 @@ nn_copy_block (const float *src, gsize src_stride, guint rows, guint len,
 }
 
 gboolean
-nn_maxpool_row (const float *src, guint w, guint oy, guint ow, float *out, gint32 *argmax)
+nn_maxpool_plane (const float *src, guint w, guint oh, guint ow, float *out, gint32 *argmax)
 {
-  return kernels ()->maxpool_row (src, w, oy, ow, out, argmax);
+  return kernels ()->maxpool_plane (src, w, oh, ow, out, argmax);
 }
 
 void

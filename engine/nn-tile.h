@@ -99,13 +99,13 @@ void nn_transpose (const float *src, gsize src_stride, guint rows, guint cols,
 void nn_copy_block (const float *src, gsize src_stride, guint rows, guint len,
                     float *dst, gsize dst_stride);
 
-/* Output row @oy (@ow values) of 2x2 max-pooling over a plane @w floats
+/* The @oh rows of @ow values of 2x2 max-pooling over a plane @w floats
  * wide, into @out, and with @argmax (may be NULL) the index in the plane
  * each came from, the first in reading order on ties. Returns FALSE when
- * the row holds a NaN (or the ISA has no vector version): the caller
- * computes that row itself. */
-gboolean nn_maxpool_row (const float *src, guint w, guint oy, guint ow, float *out,
-                         gint32 *argmax);
+ * the plane holds a NaN (or the ISA has no vector version): the caller
+ * computes that plane itself. */
+gboolean nn_maxpool_plane (const float *src, guint w, guint oh, guint ow, float *out,
+                           gint32 *argmax);
 
 /* The backward pass of output row @oy (@ow gradients @g, @argmax from the
  * forward pass) into the plane @din, @w floats wide: the winner of each
