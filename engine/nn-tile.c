@@ -123,7 +123,7 @@ typedef struct {
   TransposeFn transpose;
   TransposeFn copy_block;
   gboolean  (*maxpool_plane) (const float *src, guint w, guint oh, guint ow, float *out,
-                            gint32 *argmax);
+                              gint32 *argmax);
   void      (*maxpool_backward_row) (const float *g, const gint32 *argmax, const float *pooled,
                                      guint w, guint oy, guint ow, float *din);
   guint vector_floats;      /* floats per hardware vector */
