@@ -307,6 +307,10 @@ train_batch (NnTrainer *trainer)
   nn_team_for (trainer->n_pieces,
                model->n_params >= NN_PARALLEL_MIN_WORK ? (guint) nn_get_threads () : 1,
                optimizer_range, &step);
+  /* The steps went through views of the model: the change is said here,
+   * on the model itself, or its next evaluation would use the weights
+   * packed before. */
+  nn_model_weights_changed (model);
   return result;
 }
 

@@ -21,6 +21,8 @@ typedef struct {
   guint   batches_per_epoch;
   GCancellable *cancel_at_batch;   /* cancelled when ... */
   guint   cancel_after;            /* ... this many batches were reported */
+  NnModel *model;                  /* with @test: each epoch's test accuracy */
+  const NnDataset *test;           /* is checked against a fresh copy's */
 } Log;
 
 static void
@@ -59,6 +61,20 @@ on_epoch (const NnEpochReport *report, gpointer user_data)
 
   g_assert_cmpuint (report->epoch, ==, log->epochs);
   g_assert_true (isfinite (report->train_loss));
+  /* A copy prepares its weights from scratch: the trainer's evaluation,
+   * between steps that change them, must see the weights as they are. */
+  if (log->model != NULL)
+    {
+      g_autoptr (NnModel) copy = nn_model_copy (log->model);
+      float image[NN_IMAGE_PIXELS], probs[NN_CLASSES], fresh[NN_CLASSES];
+
+      g_assert_cmpfloat_with_epsilon (report->test_accuracy,
+                                      nn_model_evaluate (copy, log->test, NULL), 1e-6);
+      nn_dataset_get_image (log->test, 0, image);
+      nn_model_predict (log->model, image, 1, probs);
+      nn_model_predict (copy, image, 1, fresh);
+      g_assert_true (test_floats_equal (probs, fresh, NN_CLASSES));
+    }
   log->last_test_accuracy = report->test_accuracy;
   log->last_train_accuracy = report->train_accuracy;
   log->epochs++;
@@ -160,9 +176,12 @@ test_generalises (void)
 
   trainer = nn_trainer_new (model, train, test, &config, &error);
   g_assert_no_error (error);
+  log.model = model;
+  log.test = test;
   c = callbacks_for (&log);
   g_assert_true (nn_trainer_run (trainer, &c, NULL, &error));
   g_assert_no_error (error);
+  g_assert_cmpuint (log.epochs, ==, 3);
 
   accuracy = nn_model_evaluate (model, test, confusion);
   for (guint t = 0; t < NN_CLASSES; t++)
