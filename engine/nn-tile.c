@@ -214,11 +214,15 @@ plan_cost (const Kernels *k, guint rows, guint units, guint unit_step)
   return full_groups * per_group + last_group;
 }
 
-/* The units per block that cover @rows x @units at the least cost. */
-static guint
-best_unit_step (const Kernels *k, guint rows, guint units)
+void
+nn_tile_run (const NnTile *tile)
 {
-  guint best_step = 1, best_cost = G_MAXUINT;
+  const Kernels *k = kernels ();
+  guint units = (guint) (nn_tile_round_up (tile->cols) / NN_TILE_UNIT);
+  guint best_step = 1, best_cost = G_MAXUINT, strips;
+  gboolean column_major;
+
+  g_return_if_fail (tile->rows > 0 && tile->cols > 0);
 
   for (guint step = 1; step <= MIN (units, TILE_MAX_UNITS); step++)
     {
@@ -226,48 +230,21 @@ best_unit_step (const Kernels *k, guint rows, guint units)
 
       if (k->tiles[step - 1][0] == NULL)
         break;
-      cost = plan_cost (k, rows, units, step);
+      cost = plan_cost (k, tile->rows, units, step);
       if (cost < best_cost)
         {
           best_cost = cost;
           best_step = step;
         }
     }
-  return best_step;
-}
-
-void
-nn_tile_run (const NnTile *tile)
-{
-  /* A layer asks for the same shape band after band, image after image:
-   * each thread remembers its last plan. */
-  static _Thread_local guint last_rows, last_units, last_step, last_strips;
-  const Kernels *k = kernels ();
-  guint units = (guint) (nn_tile_round_up (tile->cols) / NN_TILE_UNIT);
-  guint best_step, strips;
-  gboolean column_major;
-  NnTile block;
-
-  g_return_if_fail (tile->rows > 0 && tile->cols > 0);
-
-  if (tile->rows != last_rows || units != last_units)
-    {
-      last_step = best_unit_step (k, tile->rows, units);
-      /* A block with fewer units holds at least as many rows. */
-      last_strips = strip_count (k, tile->rows, last_step);
-      last_rows = tile->rows;
-      last_units = units;
-    }
-  best_step = last_step;
-  strips = last_strips;
+  /* A block with fewer units holds at least as many rows. */
+  strips = strip_count (k, tile->rows, best_step);
 
   /* When a block of B's columns fits in L1 beside its strip of A, every
    * strip of rows meets it there before the next block; otherwise a strip
    * of A stays in L1 while it meets every block of B. */
   column_major = (gsize) tile->steps * tile->segments * tile->groups
                  * best_step * NN_TILE_UNIT * sizeof (float) <= L1_BYTES / 2;
-  /* Copied once: the blocks differ only in where they start. */
-  block = *tile;
   for (guint outer = 0; outer < (column_major ? units : strips);
        outer += column_major ? best_step : 1)
     for (guint inner = 0; inner < (column_major ? strips : units);
@@ -277,6 +254,7 @@ nn_tile_run (const NnTile *tile)
         guint r0 = tile->rows * strip / strips, r1 = tile->rows * (strip + 1) / strips;
         guint nu = MIN (best_step, units - u0);
         guint mr = r1 - r0;
+        NnTile block = *tile;
 
         block.a = tile->a + (gssize) r0 * tile->a_rs;
         block.b = tile->b + u0 * NN_TILE_UNIT;
