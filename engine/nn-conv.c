@@ -430,6 +430,7 @@ typedef struct {
   const float   *dout;
   float         *din;
   gboolean       relu;
+  gboolean       staged;    /* one image of out, dout and din per thread */
   NnTeamCounter  next;
 } ConvJob;
 
@@ -445,13 +446,13 @@ forward_work (const NnTeamMember *me, gpointer data)
   nn_conv_pack_forward (me, job->layer, job->weight, job->packed);
   while (nn_team_take (&job->next, job->batch, &b))
     forward_rows (p, job->in + b * in_size, job->weight, job->packed, job->bias, job->relu,
-                  job->out + b * out_size, share, 0, p->oh);
+                  job->out + (job->staged ? me->index : b) * out_size, share, 0, p->oh);
 }
 
-void
-nn_conv_forward_full (const NnLayer *layer, guint batch,
-                      const float *in, const float *weight, const float *bias,
-                      float *out, float *scratch, guint n_scratch, gboolean relu)
+static void
+conv_forward_job (const NnLayer *layer, guint batch, const float *in, const float *weight,
+                  const float *bias, float *out, float *scratch, guint n_scratch,
+                  gboolean relu, gboolean staged)
 {
   const double work = (double) batch * nn_layer_out_size (layer) * layer->in_c
                       * layer->kernel * layer->kernel;
@@ -465,6 +466,7 @@ nn_conv_forward_full (const NnLayer *layer, guint batch,
   job.bias = bias;
   job.out = out;
   job.relu = relu;
+  job.staged = staged;
   job.packed = scratch;
   job.shares = scratch + job.plan.packed_size + job.plan.flipped_size;
   /* Whole images to each thread (see run_threads() in nn-forward.c). */
@@ -472,11 +474,27 @@ nn_conv_forward_full (const NnLayer *layer, guint batch,
 }
 
 void
+nn_conv_forward_full (const NnLayer *layer, guint batch,
+                      const float *in, const float *weight, const float *bias,
+                      float *out, float *scratch, guint n_scratch, gboolean relu)
+{
+  conv_forward_job (layer, batch, in, weight, bias, out, scratch, n_scratch, relu, FALSE);
+}
+
+void
 nn_conv_forward (const NnLayer *layer, guint batch,
                  const float *in, const float *weight, const float *bias,
                  float *out, float *scratch, guint n_scratch)
 {
-  nn_conv_forward_full (layer, batch, in, weight, bias, out, scratch, n_scratch, FALSE);
+  conv_forward_job (layer, batch, in, weight, bias, out, scratch, n_scratch, FALSE, FALSE);
+}
+
+void
+nn_conv_forward_staged (const NnLayer *layer, guint batch,
+                        const float *in, const float *weight, const float *bias,
+                        float *stage, float *scratch, guint n_scratch)
+{
+  conv_forward_job (layer, batch, in, weight, bias, stage, scratch, n_scratch, TRUE, TRUE);
 }
 
 /* ---- Backward ------------------------------------------------------------ */
@@ -507,13 +525,15 @@ add_bias_gradient (const ConvPlan *p, const float *dy, float *db)
 }
 
 /* Planar: the weight and bias gradients of images [first, last) into @dw
- * ([c][ky][kx][o_pad], then the bias's [o_pad]): a band's rows of the
+ * (added to it when @accumulate; [c][ky][kx][o_pad], then the bias's
+ * [o_pad]): a band's rows of the
  * unrolled input, and a row of ones for the bias, broadcast against its
  * output gradient transposed to [y][x][o_pad], summed over its positions
  * in one tile and added band after band. */
 static void
 planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
-                        gsize dout_stride, guint first, guint last, float *dw, float *share)
+                        gsize dout_stride, guint first, guint last, gboolean accumulate,
+                        float *dw, float *share)
 {
   const gsize in_size = nn_layer_in_size (p->layer);
   const gsize plane = (gsize) p->oh * p->ow, stride = p->band_stride;
@@ -550,7 +570,7 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
           nn_transpose (dout + b * dout_stride + (gsize) band * p->ow, plane, p->o, positions,
                         grad, p->o_pad);
           tile.steps = positions;
-          tile.mode = b == first && band == 0 ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
+          tile.mode = !accumulate && b == first && band == 0 ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
           nn_tile_run (&tile);
         }
     }
@@ -624,19 +644,18 @@ input_gradient:
   to_planar (share + p->din_at, p->c, p->h, p->w, p->c_pad, 0, p->h, din);
 }
 
-/* One chunk of images: its bias and weight gradients into @partial, and
- * its input gradients. Layers computed planar take their input gradient
- * channels last as well: few input channels make it cheap either way. */
+/* Images [first, last): their bias and weight gradients into @partial
+ * (added to what it holds when @accumulate, in image order, so that a
+ * chunk taken in pieces sums as one), and their input gradients. Layers
+ * computed planar take their input gradient channels last as well: few
+ * input channels make it cheap either way. */
 void
-nn_conv_backward_chunk (const NnLayer *layer, guint batch, guint chunk,
-                        const float *in, const float *dout, gsize dout_stride,
-                        const float *packed, float *partial, float *din, gsize din_stride,
-                        float *share)
+nn_conv_backward_images (const NnLayer *layer, guint first, guint last, gboolean accumulate,
+                         const float *in, const float *dout, gsize dout_stride,
+                         const float *packed, float *partial, float *din, gsize din_stride,
+                         float *share)
 {
   const gsize in_size = nn_layer_in_size (layer);
-  const guint n_chunks = nn_chunk_count (batch);
-  guint first = nn_chunk_start (batch, n_chunks, chunk);
-  guint last = nn_chunk_start (batch, n_chunks, chunk + 1);
   const float *flipped;
   gsize dw_size;
   float *db;
@@ -649,19 +668,21 @@ nn_conv_backward_chunk (const NnLayer *layer, guint batch, guint chunk,
 
   if (p.planar)
     {
-      planar_weight_gradient (&p, in, dout, dout_stride, first, last, partial, share);
+      planar_weight_gradient (&p, in, dout, dout_stride, first, last, accumulate, partial, share);
       if (din != NULL)
         for (guint b = first; b < last; b++)
           channels_last_backward_image (&p, in + b * in_size, dout + b * dout_stride, flipped,
                                         NULL, NN_TILE_STORE, din + b * din_stride, share);
       return;
     }
-  memset (db, 0, p.o_pad * sizeof (float));
+  if (!accumulate)
+    memset (db, 0, p.o_pad * sizeof (float));
   for (guint b = first; b < last; b++)
     {
       add_bias_gradient (&p, dout + b * dout_stride, db);
       channels_last_backward_image (&p, in + b * in_size, dout + b * dout_stride, flipped,
-                                    partial, b == first ? NN_TILE_STORE : NN_TILE_ACCUMULATE,
+                                    partial, !accumulate && b == first ? NN_TILE_STORE
+                                                                       : NN_TILE_ACCUMULATE,
                                     din != NULL ? din + b * din_stride : NULL, share);
     }
 }
@@ -715,24 +736,29 @@ backward_work (const NnTeamMember *me, gpointer data)
 {
   ConvJob *job = data;
   float *share = job->shares + me->index * job->plan.share;
+  const gsize in_size = nn_layer_in_size (job->layer), out_size = nn_layer_out_size (job->layer);
+  const guint n_chunks = nn_chunk_count (job->batch);
+  const float *dout = job->staged ? job->dout + me->index * out_size : job->dout;
+  float *din = job->din != NULL && job->staged ? job->din + me->index * in_size : job->din;
   guint chunk;
 
   if (job->din != NULL)
     nn_conv_pack_backward (me, job->layer, job->weight, job->packed, share);
-  while (nn_team_take (&job->next, nn_chunk_count (job->batch), &chunk))
-    nn_conv_backward_chunk (job->layer, job->batch, chunk, job->in, job->dout,
-                            nn_layer_out_size (job->layer), job->packed,
-                            job->partials + chunk * job->partial_size, job->din,
-                            nn_layer_in_size (job->layer), share);
+  while (nn_team_take (&job->next, n_chunks, &chunk))
+    nn_conv_backward_images (job->layer, nn_chunk_start (job->batch, n_chunks, chunk),
+                             nn_chunk_start (job->batch, n_chunks, chunk + 1), FALSE,
+                             job->in, dout, job->staged ? 0 : out_size, job->packed,
+                             job->partials + chunk * job->partial_size, din,
+                             job->staged ? 0 : in_size, share);
   nn_team_barrier (me);
   nn_conv_reduce (me, job->layer, job->batch, job->partials, job->dweight, job->dbias);
 }
 
-void
-nn_conv_backward (const NnLayer *layer, guint batch,
-                  const float *in, const float *dout, const float *weight,
-                  float *dweight, float *dbias, float *din,
-                  float *scratch, guint n_scratch, float *partials)
+static void
+conv_backward_job (const NnLayer *layer, guint batch,
+                   const float *in, const float *dout, const float *weight,
+                   float *dweight, float *dbias, float *din,
+                   float *scratch, guint n_scratch, float *partials, gboolean staged)
 {
   const double work = (double) batch * nn_layer_out_size (layer) * layer->in_c
                       * layer->kernel * layer->kernel;
@@ -749,7 +775,28 @@ nn_conv_backward (const NnLayer *layer, guint batch,
   job.dbias = dbias;
   job.partials = partials;
   job.partial_size = nn_conv_partials_size (layer);
+  job.staged = staged;
   job.packed = scratch;
   job.shares = scratch + job.plan.packed_size + job.plan.flipped_size;
   nn_team_run (work < NN_PARALLEL_MIN_WORK ? 1 : n_scratch, backward_work, &job);
+}
+
+void
+nn_conv_backward (const NnLayer *layer, guint batch,
+                  const float *in, const float *dout, const float *weight,
+                  float *dweight, float *dbias, float *din,
+                  float *scratch, guint n_scratch, float *partials)
+{
+  conv_backward_job (layer, batch, in, dout, weight, dweight, dbias, din,
+                     scratch, n_scratch, partials, FALSE);
+}
+
+void
+nn_conv_backward_staged (const NnLayer *layer, guint batch,
+                         const float *in, const float *dout_stage, const float *weight,
+                         float *dweight, float *dbias, float *din_stage,
+                         float *scratch, guint n_scratch, float *partials)
+{
+  conv_backward_job (layer, batch, in, dout_stage, weight, dweight, dbias, din_stage,
+                     scratch, n_scratch, partials, TRUE);
 }

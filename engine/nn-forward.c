@@ -13,6 +13,15 @@
  * still in cache from one layer to the next and the threads meet once per
  * run rather than once per layer. A ReLU after a convolution is applied as the
  * convolution stores its output.
+ *
+ * A convolution followed by a ReLU and a pooling is "staged": its output
+ * is only the pooling's input (the backward pass takes the ReLU's mask
+ * from the pooled values), so each image's goes to a buffer of the
+ * thread, one image long, and is pooled at once. Written to the batch's
+ * buffer instead, a first layer's 6 MB of output would stream out of the
+ * cache on every pass. Likewise the backward pass takes each chunk of
+ * images one image at a time through the run, the gradients between its
+ * layers passing through two one-image buffers of the thread.
  */
 #include <string.h>
 
@@ -46,6 +55,14 @@ works_in_place (const NnLayer *layer)
   return layer->kind == NN_LAYER_RELU || layer->kind == NN_LAYER_DROPOUT;
 }
 
+gboolean
+nn_model_layer_staged (const NnModel *model, guint i)
+{
+  return i + 2 < model->n_layers && model->layers[i].kind == NN_LAYER_CONV
+         && model->layers[i + 1].kind == NN_LAYER_RELU
+         && model->layers[i + 2].kind == NN_LAYER_MAXPOOL;
+}
+
 static void
 lay_out_workspace (NnWorkspace *ws, const NnModel *model, Arena *arena)
 {
@@ -53,6 +70,7 @@ lay_out_workspace (NnWorkspace *ws, const NnModel *model, Arena *arena)
   gsize largest = NN_IMAGE_PIXELS, scratch = 0, partials = 0;
   float *previous;
 
+  ws->stage_size = 0;
   for (guint i = 0; i < model->n_layers; i++)
     {
       const NnLayer *layer = &model->layers[i];
@@ -63,11 +81,16 @@ lay_out_workspace (NnWorkspace *ws, const NnModel *model, Arena *arena)
           scratch = MAX (scratch, nn_conv_scratch_size (layer));
           partials = MAX (partials, nn_conv_partials_size (layer));
         }
+      if (nn_model_layer_staged (model, i))
+        ws->stage_size = MAX (ws->stage_size, (nn_layer_out_size (layer) + 15) & ~(gsize) 15);
     }
 
   ws->largest = largest;
   ws->input = take (arena, (gsize) n * NN_IMAGE_PIXELS);
   ws->scratch = take (arena, scratch * ws->n_scratch);
+  ws->stages = take (arena, ws->stage_size * ws->n_scratch);
+  if (ws->training)
+    ws->chains = take (arena, 2 * largest * ws->n_scratch);
   for (guint i = 0; i < model->n_layers; i++)
     if (model->layers[i].kind == NN_LAYER_CONV)
       {
@@ -83,7 +106,11 @@ lay_out_workspace (NnWorkspace *ws, const NnModel *model, Arena *arena)
       const NnLayer *layer = &model->layers[i];
       gsize size = (gsize) n * nn_layer_out_size (layer);
 
-      ws->out[i] = works_in_place (layer) ? previous : take (arena, size);
+      /* A staged convolution's output (and its ReLU's) has no buffer. */
+      if (nn_model_layer_staged (model, i))
+        ws->out[i] = NULL;
+      else
+        ws->out[i] = works_in_place (layer) ? previous : take (arena, size);
       previous = ws->out[i];
 
       if (!ws->training)
@@ -213,15 +240,16 @@ run_work (const NnModel *model, guint first, guint last, guint batch)
   return work;
 }
 
-/* Layer @i on image @b. Returns the layers done: 2 when a ReLU was fused. */
+/* Layer @i on image @b, with @share and @stage the thread's conv scratch
+ * and stage. Returns the layers done: 2 when a ReLU was fused, 3 when a
+ * ReLU and a pooling were. */
 static guint
 forward_image (NnModel *model, NnWorkspace *ws, guint i, guint last, guint b,
-               gboolean training, guint64 dropout_seed, float *share)
+               gboolean training, guint64 dropout_seed, float *share, float *stage)
 {
   const NnLayer *layer = &model->layers[i];
   const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
   const float *in = layer_input (ws, i) + b * in_size;
-  float *out = ws->out[i] + b * out_size;
   const float *params = model->params + layer->param_offset;
 
   switch (layer->kind)
@@ -230,9 +258,22 @@ forward_image (NnModel *model, NnWorkspace *ws, guint i, guint last, guint b,
       {
         gboolean relu = fused_relu (model, i, last);
 
+        if (nn_model_layer_staged (model, i))
+          {
+            const NnLayer *pool = &model->layers[i + 2];
+            const gsize pooled = nn_layer_out_size (pool);
+
+            nn_conv_forward_rows (layer, in, params, ws->packed[i],
+                                  params + nn_layer_weight_size (layer), TRUE, stage, share,
+                                  0, layer->out_h);
+            nn_maxpool_forward_planes (pool, stage, ws->out[i + 2] + b * pooled,
+                                       training ? ws->argmax[i + 2] + b * pooled : NULL,
+                                       0, pool->in_c);
+            return 3;
+          }
         nn_conv_forward_rows (layer, in, params, ws->packed[i],
-                              params + nn_layer_weight_size (layer), relu, out, share,
-                              0, layer->out_h);
+                              params + nn_layer_weight_size (layer), relu,
+                              ws->out[i] + b * out_size, share, 0, layer->out_h);
         return relu ? 2 : 1;
       }
     case NN_LAYER_MAXPOOL:
@@ -241,12 +282,12 @@ forward_image (NnModel *model, NnWorkspace *ws, guint i, guint last, guint b,
                                  (gsize) b * layer->in_c, (gsize) (b + 1) * layer->in_c);
       return 1;
     case NN_LAYER_RELU:
-      nn_relu_forward_serial (out_size, in, out);
+      nn_relu_forward_serial (out_size, in, ws->out[i] + b * out_size);
       return 1;
     case NN_LAYER_DROPOUT:
       if (training && layer->rate > 0.0f)
         nn_dropout_forward_image (out_size, b, layer->rate, nn_seed_mix (dropout_seed, i),
-                                  in, out, ws->mask[i] + b * out_size);
+                                  in, ws->out[i] + b * out_size, ws->mask[i] + b * out_size);
       return 1;
     default:
       g_assert_not_reached ();
@@ -285,6 +326,7 @@ forward_run_work (const NnTeamMember *me, gpointer data)
   NnModel *model = job->model;
   NnWorkspace *ws = job->ws;
   float *share = ws->scratch + me->index * ws->share_size;
+  float *stage = ws->stages + me->index * ws->stage_size;
   guint b;
 
   for (guint i = job->first; i < job->last && job->pack; i++)
@@ -294,7 +336,8 @@ forward_run_work (const NnTeamMember *me, gpointer data)
 
   while (nn_team_take (&job->next, job->batch, &b))
     for (guint i = job->first; i < job->last;)
-      i += forward_image (model, ws, i, job->last, b, job->training, job->dropout_seed, share);
+      i += forward_image (model, ws, i, job->last, b, job->training, job->dropout_seed, share,
+                          stage);
 }
 
 /* Layers [first, last), all per image, on @batch images. */
@@ -378,56 +421,41 @@ fused_relu_backward (const NnModel *model, guint index, guint first)
          && model->layers[index - 1].kind == NN_LAYER_RELU;
 }
 
-/* Layer @i's backward pass on chunk @chunk of the batch (and the ReLU's
- * before it, when fused). */
+/* The backward pass of layer @i, and of the ReLU before it when fused, on
+ * image @b of chunk @chunk: from @dy to @dx. A convolution adds its
+ * weight gradient to the chunk's partial sums, which it starts afresh
+ * unless @accumulate. */
 static void
-backward_chunk (NnModel *model, NnWorkspace *ws, guint i, guint first_layer, guint batch,
-                guint chunk, float *share)
+backward_image (NnModel *model, NnWorkspace *ws, guint i, gboolean fused, guint b,
+                guint chunk, gboolean accumulate, const float *dy, float *dx, float *share)
 {
   const NnLayer *layer = &model->layers[i];
   const gsize out_size = nn_layer_out_size (layer), in_size = nn_layer_in_size (layer);
-  const gboolean fused = fused_relu_backward (model, i, first_layer);
-  const gsize dout_stride = ws->dout_strides[i];
-  const gsize din_stride = ws->din_strides[fused ? i - 1 : i];
-  const guint n_chunks = nn_chunk_count (batch);
-  const guint first = nn_chunk_start (batch, n_chunks, chunk);
-  const guint last = nn_chunk_start (batch, n_chunks, chunk + 1);
-  const float *dout = ws->douts[i];
-  float *din = ws->dins[fused ? i - 1 : i];
 
-  if (layer->kind == NN_LAYER_CONV)
+  switch (layer->kind)
     {
-      nn_conv_backward_chunk (layer, batch, chunk, layer_input (ws, i), dout, dout_stride,
-                              ws->packed[i],
-                              ws->conv_partials[i] + chunk * nn_conv_partials_size (layer),
-                              din, din_stride, share);
-      return;
-    }
-
-  for (guint b = first; b < last; b++)
-    {
-      const float *dy = dout + b * dout_stride;
-      float *dx = din + b * din_stride;
-
-      switch (layer->kind)
-        {
-        case NN_LAYER_MAXPOOL:
-          nn_maxpool_relu_backward_planes (layer, dy, ws->argmax[i] + b * out_size,
-                                           fused ? ws->out[i] + b * out_size : NULL,
-                                           dx, 0, layer->in_c);
-          break;
-        case NN_LAYER_RELU:
-          nn_relu_backward_serial (out_size, ws->out[i] + b * out_size, dy, dx);
-          break;
-        case NN_LAYER_DROPOUT:
-          if (layer->rate > 0.0f)
-            nn_dropout_backward_serial (out_size, ws->mask[i] + b * out_size, dy, dx);
-          else
-            memcpy (dx, dy, in_size * sizeof (float));
-          break;
-        default:
-          g_assert_not_reached ();
-        }
+    case NN_LAYER_CONV:
+      nn_conv_backward_images (layer, b, b + 1, accumulate, layer_input (ws, i), dy, 0,
+                               ws->packed[i],
+                               ws->conv_partials[i] + chunk * nn_conv_partials_size (layer),
+                               dx, 0, share);
+      break;
+    case NN_LAYER_MAXPOOL:
+      nn_maxpool_relu_backward_planes (layer, dy, ws->argmax[i] + b * out_size,
+                                       fused ? ws->out[i] + b * out_size : NULL,
+                                       dx, 0, layer->in_c);
+      break;
+    case NN_LAYER_RELU:
+      nn_relu_backward_serial (out_size, ws->out[i] + b * out_size, dy, dx);
+      break;
+    case NN_LAYER_DROPOUT:
+      if (layer->rate > 0.0f)
+        nn_dropout_backward_serial (out_size, ws->mask[i] + b * out_size, dy, dx);
+      else
+        memcpy (dx, dy, in_size * sizeof (float));
+      break;
+    default:
+      g_assert_not_reached ();
     }
 }
 
@@ -438,20 +466,43 @@ backward_run_work (const NnTeamMember *me, gpointer data)
   NnModel *model = job->model;
   NnWorkspace *ws = job->ws;
   float *share = ws->scratch + me->index * ws->share_size;
+  float *chain = ws->chains + me->index * 2 * ws->largest;
+  const guint top = job->last - 1, n_chunks = nn_chunk_count (job->batch);
   guint chunk;
 
+  /* Every layer of a run but its bottom one passes a gradient down. */
   for (guint i = job->first; i < job->last; i++)
-    if (model->layers[i].kind == NN_LAYER_CONV && ws->dins[i] != NULL)
+    if (model->layers[i].kind == NN_LAYER_CONV && (i > job->first || ws->dins[i] != NULL))
       nn_conv_pack_backward (me, &model->layers[i], model->params + model->layers[i].param_offset,
                              ws->packed[i], share);
 
-  while (nn_team_take (&job->next, nn_chunk_count (job->batch), &chunk))
-    for (guint i = job->last; i-- > job->first;)
-      {
-        backward_chunk (model, ws, i, job->first, job->batch, chunk, share);
-        if (fused_relu_backward (model, i, job->first))
-          i--;
-      }
+  while (nn_team_take (&job->next, n_chunks, &chunk))
+    {
+      guint first = nn_chunk_start (job->batch, n_chunks, chunk);
+      guint last = nn_chunk_start (job->batch, n_chunks, chunk + 1);
+
+      for (guint b = first; b < last; b++)
+        {
+          const float *dy = ws->douts[top] + b * ws->dout_strides[top];
+          guint slot = 0;
+
+          for (guint i = job->last; i-- > job->first;)
+            {
+              gboolean fused = fused_relu_backward (model, i, job->first);
+              guint lowest = fused ? i - 1 : i;
+              float *dx = chain + slot * ws->largest;
+
+              /* The run's own input gradient goes to the batch's buffer. */
+              if (lowest == job->first)
+                dx = ws->dins[lowest] != NULL ? ws->dins[lowest] + b * ws->din_strides[lowest]
+                                              : NULL;
+              backward_image (model, ws, i, fused, b, chunk, b > first, dy, dx, share);
+              dy = dx;
+              slot ^= 1;
+              i = lowest;
+            }
+        }
+    }
   nn_team_barrier (me);
 
   for (guint i = job->first; i < job->last; i++)
@@ -500,26 +551,22 @@ backward_layer (NnModel *model, NnWorkspace *ws, guint i, guint batch,
     }
 }
 
-/* The first of the workspace's gradient buffers that is none of @a, @b
- * and @c. */
+/* The first of the workspace's gradient buffers that is not @a. */
 static float *
-free_buffer (NnWorkspace *ws, const float *a, const float *b, const float *c)
+free_buffer (NnWorkspace *ws, const float *a)
 {
   for (guint g = 0; g < G_N_ELEMENTS (ws->grads); g++)
-    if (ws->grads[g] != a && ws->grads[g] != b && ws->grads[g] != c)
+    if (ws->grads[g] != a)
       return ws->grads[g];
   g_assert_not_reached ();
 }
 
-/* Where each layer from @first_trainable up reads its output gradient and
- * writes its input gradient. Layers that take the whole batch use the
- * plain layout, image after image. A run of per-image layers is taken in
- * chunks of images, in any order, by several threads: its incoming
- * gradient (read by every chunk until the last) and its outgoing one
- * (complete only when every chunk is done) each keep a buffer of their
- * own, and the gradients between its layers go through two more, one
- * image every ws->largest floats, so that images of different sizes never
- * overlap. Layers before the first one with parameters need none. */
+/* Where each layer from @first_trainable up that takes the whole batch
+ * reads its output gradient and writes its input gradient, image after
+ * image; and where each run of per-image layers reads its incoming
+ * gradient (at its top layer) and writes its outgoing one (at its bottom
+ * layer). The gradients inside a run go through the threads' chains.
+ * Layers before the first one with parameters need none. */
 static void
 assign_gradients (NnModel *model, NnWorkspace *ws, const float *dlogits, guint first_trainable)
 {
@@ -529,28 +576,20 @@ assign_gradients (NnModel *model, NnWorkspace *ws, const float *dlogits, guint f
   for (guint top = model->n_layers; top-- > first_trainable;)
     {
       guint bottom = top;
+      float *outgoing;
 
       if (per_image (&model->layers[top]))
         while (bottom > first_trainable && per_image (&model->layers[bottom - 1]))
           bottom--;
 
-      /* The buffer the run's (or lone layer's) input gradient goes to:
-       * not the one its output gradient is in. */
-      float *outgoing = bottom == first_trainable ? NULL : free_buffer (ws, dout, NULL, NULL);
-      const float *incoming = dout;
-
-      for (guint i = top + 1; i-- > bottom;)
-        {
-          float *din = i == bottom ? outgoing : free_buffer (ws, dout, incoming, outgoing);
-          gsize din_stride = i == bottom ? nn_layer_in_size (&model->layers[i]) : ws->largest;
-
-          ws->douts[i] = dout;
-          ws->dout_strides[i] = dout_stride;
-          ws->dins[i] = din;
-          ws->din_strides[i] = din != NULL ? din_stride : 0;
-          dout = din;
-          dout_stride = din_stride;
-        }
+      /* Not the buffer the output gradient is in: */
+      outgoing = bottom == first_trainable ? NULL : free_buffer (ws, dout);
+      ws->douts[top] = dout;
+      ws->dout_strides[top] = dout_stride;
+      ws->dins[bottom] = outgoing;
+      ws->din_strides[bottom] = outgoing != NULL ? nn_layer_in_size (&model->layers[bottom]) : 0;
+      dout = outgoing;
+      dout_stride = ws->din_strides[bottom];
       top = bottom;
     }
 }

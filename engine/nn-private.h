@@ -138,6 +138,20 @@ void  nn_conv_backward (const NnLayer *layer, guint batch,
                         const float *in, const float *dout, const float *weight,
                         float *dweight, float *dbias, float *din,
                         float *scratch, guint n_scratch, float *partials);
+/* The same as nn-forward.c runs a "staged" convolution (a ReLU and a
+ * pooling follow it): each image's output, with the ReLU, goes to a
+ * buffer of the thread computing it, one image long, and is used at once,
+ * so that it never leaves the cache; its output gradient is read from
+ * such a buffer and its input gradient written to one. @stage,
+ * @dout_stage and @din_stage hold one image per thread. The profiler
+ * times staged layers with these. */
+void  nn_conv_forward_staged  (const NnLayer *layer, guint batch,
+                               const float *in, const float *weight, const float *bias,
+                               float *stage, float *scratch, guint n_scratch);
+void  nn_conv_backward_staged (const NnLayer *layer, guint batch,
+                               const float *in, const float *dout_stage, const float *weight,
+                               float *dweight, float *dbias, float *din_stage,
+                               float *scratch, guint n_scratch, float *partials);
 
 /* The same in pieces, for a caller that runs several layers image by image
  * in one job of the team (nn-forward.c). @packed holds
@@ -157,14 +171,18 @@ void  nn_conv_pack_backward (const NnTeamMember *me, const NnLayer *layer,
 void  nn_conv_forward_rows  (const NnLayer *layer, const float *in, const float *weight,
                              const float *packed, const float *bias, gboolean relu,
                              float *out, float *share, guint y0, guint y1);
-/* Chunk @chunk of nn_chunk_count (batch): its gradients into @partial (that
- * chunk's nn_conv_partials_size() floats) and the input gradients of its
- * images into @din (may be NULL). Image b's gradients are at
- * dout + b dout_stride and din + b din_stride. */
-void  nn_conv_backward_chunk (const NnLayer *layer, guint batch, guint chunk,
-                              const float *in, const float *dout, gsize dout_stride,
-                              const float *packed, float *partial,
-                              float *din, gsize din_stride, float *share);
+/* Images [first, last) of a chunk of nn_chunk_count (batch): their
+ * gradients into @partial (that chunk's nn_conv_partials_size() floats),
+ * added to it when @accumulate, and their input gradients into @din (may
+ * be NULL). Image b is at in + b nn_layer_in_size(), its gradients at
+ * dout + b dout_stride and din + b din_stride. Taking a chunk image by
+ * image, accumulating after the first, gives the same sums as all at
+ * once. */
+void  nn_conv_backward_images (const NnLayer *layer, guint first, guint last,
+                               gboolean accumulate, const float *in,
+                               const float *dout, gsize dout_stride,
+                               const float *packed, float *partial,
+                               float *din, gsize din_stride, float *share);
 /* Adds every chunk's partial sums to @dweight and @dbias, in chunk order. */
 void  nn_conv_reduce        (const NnTeamMember *me, const NnLayer *layer, guint batch,
                              float *partials, float *dweight, float *dbias);
@@ -258,6 +276,10 @@ typedef struct {
   gsize    offset;        /* into params or buffers */
 } NnTensorInfo;
 
+/* A convolution whose ReLU and pooling follow at once: its output for each
+ * image is pooled straight away and kept nowhere (see nn-forward.c). */
+gboolean nn_model_layer_staged (const NnModel *model, guint i);
+
 /* Everything a forward and backward pass writes, allocated once for up to
  * @max_batch images as one block described by per-layer pointers. */
 typedef struct {
@@ -265,7 +287,8 @@ typedef struct {
   gboolean training;      /* has what backward needs */
   float   *block;
   float   *input;         /* max_batch * NN_IMAGE_PIXELS */
-  float  **out;           /* per layer; ReLU and dropout share their input's */
+  float  **out;           /* per layer; ReLU and dropout share their input's;
+                           * NULL for a staged convolution and its ReLU */
   gint32 **argmax;        /* per maxpool layer */
   float  **mask;          /* per dropout layer */
   float  **mean;          /* per batchnorm layer */
@@ -273,17 +296,24 @@ typedef struct {
   float   *scratch;       /* conv scratch, one nn_conv_scratch_size per thread */
   guint    n_scratch;     /* threads it has room for */
   gsize    share_size;    /* the largest nn_conv_share_size */
+  float   *stages;        /* per thread: a staged convolution's output for one
+                           * image (nn-forward.c), stage_size floats */
+  gsize    stage_size;
+  float   *chains;        /* training, per thread: two gradients of one image
+                           * (largest floats each) passed inside a run */
   float   *partials;      /* conv weight-gradient partial sums (profiler) */
   float  **packed;        /* per conv layer: its weights packed for the kernels */
   guint64 *packed_for;    /* inference: the weights_version packed[i] holds, or
                            * G_MAXUINT64; training packs on every pass */
   float  **conv_partials; /* per conv layer: its chunks' weight-gradient sums */
-  const float **douts;    /* per layer, backward: where its output gradient is */
-  float  **dins;          /* and where it writes its input gradient, */
+  const float **douts;    /* backward, per whole-batch layer and run top: where
+                           * its output gradient is */
+  float  **dins;          /* and per whole-batch layer and run bottom: where
+                           * it writes its input gradient, */
   gsize   *dout_strides;  /* with these many floats from one image to the next */
   gsize   *din_strides;
   gsize    largest;       /* floats in the largest activation of one image */
-  float   *grads[4];      /* activation gradients, used in turn */
+  float   *grads[2];      /* activation gradients of the batch, used in turn */
   float   *dlogits;
 } NnWorkspace;
 

@@ -6,7 +6,10 @@
  * the same workspace scratch as nn_model_forward/backward, on activations a
  * real training forward pass produced; only the output buffers are the
  * profiler's own, so that in-place layers (ReLU, dropout) can be repeated
- * without feeding on their own results.
+ * without feeding on their own results. A staged convolution (see
+ * nn-forward.c) is timed as training runs it, each image's output going to
+ * a one-image buffer of its thread; its output, which training keeps
+ * nowhere, is made once, untimed, for the ReLU and pooling after it.
  */
 #include "config.h"
 
@@ -45,6 +48,7 @@ median_seconds (gint64 *times_ns, guint n)
 typedef struct {
   const NnLayer *layer;
   guint          batch;
+  gboolean       staged;      /* a staged convolution */
   const float   *in;          /* its input from a real forward pass */
   float         *out;         /* the profiler's, never the workspace's */
   const float   *dout;        /* a gradient from the layer above */
@@ -68,9 +72,14 @@ layer_forward (const LayerRun *run)
   switch (layer->kind)
     {
     case NN_LAYER_CONV:
-      nn_conv_forward (layer, run->batch, run->in, run->params,
-                       run->params + nn_layer_weight_size (layer), run->out,
-                       run->ws->scratch, run->ws->n_scratch);
+      if (run->staged)
+        nn_conv_forward_staged (layer, run->batch, run->in, run->params,
+                                run->params + nn_layer_weight_size (layer), run->out,
+                                run->ws->scratch, run->ws->n_scratch);
+      else
+        nn_conv_forward (layer, run->batch, run->in, run->params,
+                         run->params + nn_layer_weight_size (layer), run->out,
+                         run->ws->scratch, run->ws->n_scratch);
       break;
     case NN_LAYER_MAXPOOL:
       nn_maxpool_forward (layer, run->batch, run->in, run->out, run->argmax);
@@ -104,9 +113,15 @@ layer_backward (const LayerRun *run)
   switch (layer->kind)
     {
     case NN_LAYER_CONV:
-      nn_conv_backward (layer, run->batch, run->in, run->dout, run->params,
-                        run->grads, run->grads + nn_layer_weight_size (layer), run->din,
-                        run->ws->scratch, run->ws->n_scratch, run->ws->partials);
+      if (run->staged)
+        nn_conv_backward_staged (layer, run->batch, run->in, run->dout, run->params,
+                                 run->grads, run->grads + nn_layer_weight_size (layer),
+                                 run->din, run->ws->scratch, run->ws->n_scratch,
+                                 run->ws->partials);
+      else
+        nn_conv_backward (layer, run->batch, run->in, run->dout, run->params,
+                          run->grads, run->grads + nn_layer_weight_size (layer), run->din,
+                          run->ws->scratch, run->ws->n_scratch, run->ws->partials);
       break;
     case NN_LAYER_MAXPOOL:
       if (run->din != NULL)
@@ -162,7 +177,7 @@ nn_model_profile_layers (NnModel *model,
   g_autofree NnLayerProfile *profile = NULL;
   g_autofree float *saved_buffers = NULL;
   g_autofree float *grads = NULL;
-  float *out = NULL, *din = NULL, *dout = NULL, *mask = NULL;
+  float *out = NULL, *din = NULL, *dout = NULL, *mask = NULL, *staged_out = NULL;
   g_autofree float *mean = NULL, *invstd = NULL;
   gint32 *argmax = NULL;
   g_autofree gint64 *forward_ns = NULL, *backward_ns = NULL;
@@ -207,6 +222,7 @@ nn_model_profile_layers (NnModel *model,
   din = g_aligned_alloc ((gsize) batch_size * largest, sizeof (float), 64);
   dout = g_aligned_alloc ((gsize) batch_size * largest, sizeof (float), 64);
   mask = g_aligned_alloc ((gsize) batch_size * largest, sizeof (float), 64);
+  staged_out = g_aligned_alloc ((gsize) batch_size * largest, sizeof (float), 64);
   argmax = g_aligned_alloc ((gsize) batch_size * largest, sizeof (gint32), 64);
   mean = g_new (float, widest_channels);
   invstd = g_new (float, widest_channels);
@@ -221,10 +237,21 @@ nn_model_profile_layers (NnModel *model,
     {
       const NnLayer *layer = &model->layers[i];
       g_autofree char *word = nn_layer_to_word (layer);
+      const float *in = i == 0 ? ws->input : ws->out[i - 1];
+      gboolean staged = nn_model_layer_staged (model, i);
+
+      if (staged)
+        nn_conv_forward_full (layer, batch_size, in, model->params + layer->param_offset,
+                              model->params + layer->param_offset + nn_layer_weight_size (layer),
+                              staged_out, ws->scratch, ws->n_scratch, TRUE);
+      if (in == NULL)
+        in = staged_out;
+
       LayerRun run = {
         .layer = layer,
         .batch = batch_size,
-        .in = i == 0 ? ws->input : ws->out[i - 1],
+        .staged = staged,
+        .in = in,
         .out = out,
         .dout = dout,
         .din = i > first_trainable ? din : NULL,
@@ -275,6 +302,7 @@ nn_model_profile_layers (NnModel *model,
   g_aligned_free (din);
   g_aligned_free (dout);
   g_aligned_free (mask);
+  g_aligned_free (staged_out);
   g_aligned_free (argmax);
   return g_steal_pointer (&profile);
 }
