@@ -553,11 +553,15 @@ test_model (void)
 /* Convolutions followed by a ReLU and a pooling, as in bench-cnn and
  * lenet5: each is staged (nn-forward.c), the first computed planar and the
  * second channels last, and the gradient from the second to the first
- * passes through the threads' one-image buffers. */
+ * passes through the threads' one-image buffers. Then a run that mixes
+ * staged and unstaged convolutions, a ReLU whose mask is kept and a
+ * dropout between them. */
 static void
 test_model_staged (void)
 {
   check_model ("conv3x3:4 relu maxpool conv3x3:5 relu maxpool dense:10");
+  check_model ("conv3x3:2 relu conv3x3:4 relu maxpool dropout:0.1 conv3x3:5 relu maxpool "
+               "dense:10");
 }
 
 static void
