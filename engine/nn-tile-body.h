@@ -412,6 +412,60 @@ TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
             TILE_FN (store_c) (dst + (j0 + j) * dst_stride + i0, &r[j], nr);
       }
 }
+#elif TILE_VW == 8
+/* Eight rows of 8 floats become eight columns: pairs of floats, pairs of
+ * pairs, then 128-bit halves. */
+static inline __attribute__ ((always_inline)) void
+TILE_FN (transpose8) (tvec r[8])
+{
+  tvec t[8], u[8];
+
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++)
+    {
+      t[2 * i] = __builtin_shufflevector (r[2 * i], r[2 * i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+      t[2 * i + 1] = __builtin_shufflevector (r[2 * i], r[2 * i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+  /* u[4g + m]: columns m and m + 4 of rows 4g .. 4g + 3 */
+#pragma GCC unroll 2
+  for (int g = 0; g < 2; g++)
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++)
+      {
+        u[4 * g + 2 * h] = __builtin_shufflevector (t[4 * g + h], t[4 * g + h + 2],
+                                                    0, 1, 8, 9, 4, 5, 12, 13);
+        u[4 * g + 2 * h + 1] = __builtin_shufflevector (t[4 * g + h], t[4 * g + h + 2],
+                                                        2, 3, 10, 11, 6, 7, 14, 15);
+      }
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; m++)
+    {
+      r[m] = __builtin_shufflevector (u[m], u[4 + m], 0, 1, 2, 3, 8, 9, 10, 11);
+      r[m + 4] = __builtin_shufflevector (u[m], u[4 + m], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+static void
+TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
+                     float *dst, gsize dst_stride)
+{
+  for (guint i0 = 0; i0 < rows; i0 += 8)
+    for (guint j0 = 0; j0 < cols; j0 += 8)
+      {
+        guint nr = MIN (8, rows - i0), nc = MIN (8, cols - j0);
+        tvec r[8];
+
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+          r[i] = (guint) i < nr ? TILE_FN (load_c) (src + (i0 + i) * src_stride + j0, nc)
+                                : (tvec) { 0 };
+        TILE_FN (transpose8) (r);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+          if ((guint) j < nc)
+            TILE_FN (store_c) (dst + (j0 + j) * dst_stride + i0, &r[j], nr);
+      }
+}
 #else
 static void
 TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
@@ -439,7 +493,11 @@ TILE_FN (copy_block) (const float *src, gsize src_stride, guint rows, guint len,
 
       for (guint x = 0; x < whole; x += TILE_VW)
         *(tvecu *) (d + x) = *(const tvecu *) (s + x);
-      if (rest != 0)
+      /* The rest as a whole vector ending at @len, over floats already
+       * copied: a masked store costs some twenty cycles on AMD cores. */
+      if (rest != 0 && whole != 0)
+        *(tvecu *) (d + len - TILE_VW) = *(const tvecu *) (s + len - TILE_VW);
+      else if (rest != 0)
         {
           tvec v = TILE_FN (load_part) (s + whole, rest);
 
@@ -461,8 +519,12 @@ TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out
   const float *r0 = src + (gsize) 2 * oy * w, *r1 = r0 + w;
   const gint32 row_first = (gint32) (2 * oy * w);
 
-  for (guint x0 = 0; x0 < ow; x0 += TILE_VW)
+  for (guint x = 0; x < ow; x += TILE_VW)
     {
+      /* A row's last windows, when they do not fill a vector, are taken
+       * in the one ending the row, again computing some already stored
+       * (a masked store is slow on AMD cores). */
+      const guint x0 = ow > TILE_VW && ow - x < TILE_VW ? ow - TILE_VW : x;
       const guint n = MIN (TILE_VW, ow - x0);
       tvec v[4], a, b, c, d, ab, cd, top;
       tveci lanes, m;
@@ -510,7 +572,10 @@ TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out
           at = (m & (first + 1)) | (~m & at);
           m = a == top;
           at = (m & first) | (~m & at);
-          TILE_FN (store_part_i) (argmax + x0, &at, n);
+          if (n == TILE_VW)
+            *(tveciu *) (argmax + x0) = at;
+          else
+            TILE_FN (store_part_i) (argmax + x0, &at, n);
         }
     }
 }
@@ -552,8 +617,10 @@ TILE_FN (maxpool_backward_row) (const float *g, const gint32 *argmax, const floa
   guint x0 = 0;
 
 #if TILE_VW >= 8
-  for (; x0 < ow; x0 += TILE_VW)
+  for (guint x = 0; x < ow; x += TILE_VW)
     {
+      /* As in the forward pass, a partial last vector ends the row. */
+      x0 = ow > TILE_VW && ow - x < TILE_VW ? ow - TILE_VW : x;
 #if TILE_VW == 16
       const tveci lanes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 #define LOW 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
@@ -586,6 +653,7 @@ TILE_FN (maxpool_backward_row) (const float *g, const gint32 *argmax, const floa
 #undef LOW
 #undef HIGH
     }
+  x0 = ow;
 #endif
   for (; x0 < ow; x0++)
     {

@@ -20,12 +20,15 @@
 
 typedef float v16 __attribute__ ((vector_size (64)));
 typedef gint32 v16i __attribute__ ((vector_size (64)));
+typedef gint32 v16iu __attribute__ ((vector_size (64), aligned (4), may_alias));
 typedef float v16u __attribute__ ((vector_size (64), aligned (4), may_alias));
 typedef float v8 __attribute__ ((vector_size (32)));
 typedef gint32 v8i __attribute__ ((vector_size (32)));
+typedef gint32 v8iu __attribute__ ((vector_size (32), aligned (4), may_alias));
 typedef float v8u __attribute__ ((vector_size (32), aligned (4), may_alias));
 typedef float v4 __attribute__ ((vector_size (16)));
 typedef gint32 v4i __attribute__ ((vector_size (16)));
+typedef gint32 v4iu __attribute__ ((vector_size (16), aligned (4), may_alias));
 typedef float v4u __attribute__ ((vector_size (16), aligned (4), may_alias));
 
 typedef void (*TileFn) (const NnTile *t);
@@ -49,12 +52,14 @@ typedef void (*DotFn) (const NnDotTile *t);
 #define tvec v4
 #define tvecu v4u
 #define tveci v4i
+#define tveciu v4iu
 #include "nn-tile-body.h"
 #undef TILE_ISA
 #undef TILE_VW
 #undef tvec
 #undef tvecu
 #undef tveci
+#undef tveciu
 #undef TILE_SHAPES
 #undef DOT_SHAPES
 
@@ -72,12 +77,14 @@ typedef void (*DotFn) (const NnDotTile *t);
 #define tvec v8
 #define tvecu v8u
 #define tveci v8i
+#define tveciu v8iu
 #include "nn-tile-body.h"
 #undef TILE_ISA
 #undef TILE_VW
 #undef tvec
 #undef tvecu
 #undef tveci
+#undef tveciu
 #undef TILE_SHAPES
 #undef DOT_SHAPES
 #pragma GCC pop_options
@@ -99,12 +106,14 @@ typedef void (*DotFn) (const NnDotTile *t);
 #define tvec v16
 #define tvecu v16u
 #define tveci v16i
+#define tveciu v16iu
 #include "nn-tile-body.h"
 #undef TILE_ISA
 #undef TILE_VW
 #undef tvec
 #undef tvecu
 #undef tveci
+#undef tveciu
 #undef TILE_SHAPES
 #undef DOT_SHAPES
 #pragma GCC pop_options
