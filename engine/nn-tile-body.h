@@ -116,103 +116,116 @@ TILE_FN (store_c) (float *p, const tvec *v, guint n)
 /* ---- Broadcast kernels -------------------------------------------------- */
 
 static inline __attribute__ ((always_inline)) void
-TILE_FN (tile_body) (const NnTile *restrict t, const int MR, const int NU)
+TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, const int MR, const int NU)
 {
   /* Copied out, so that the compiler sees nothing can change them while
    * the accumulators are being summed. */
-  const float *const a0 = t->a, *const b0 = t->b;
+  const float *const a0 = t->a;
   const gssize a_rs = t->a_rs, a_ts = t->a_ts, a_ss = t->a_ss, a_gs = t->a_gs;
-  const gssize b_ts = t->b_ts, b_ss = t->b_ss, b_gs = t->b_gs;
+  const gssize b_ts = t->b_ts, b_ss = t->b_ss, b_gs = t->b_gs, c_rs = t->c_rs;
   const guint steps = t->steps, segments = t->segments, groups = t->groups;
-  const guint cols = t->cols;
+  const NnTileMode mode = t->mode;
   const int NV = NU * VPU;
-  /* Sized for the largest block, not MR x NV: a variable-length array
-   * would live in memory rather than in registers. */
-  tvec acc[TILE_MAX_ROWS][TILE_MAX_UNITS * VPU];
 
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; i++)
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; v++)
-      acc[i][v] = t->mode == NN_TILE_ACCUMULATE
-                  ? TILE_FN (load_c) (t->c + i * t->c_rs + v * TILE_VW,
-                                      TILE_FN (vector_cols) (cols, v))
-                  : (tvec) { 0 };
-
-  for (guint g = 0; g < groups; g++)
-    for (guint s = 0; s < segments; s++)
-      {
-        const float *restrict a = a0 + g * a_gs + s * a_ss;
-        const float *restrict b = b0 + g * b_gs + s * b_ss;
-
-        for (guint k = 0; k < steps; k++)
-          {
-            tvec bv[TILE_MAX_UNITS * VPU];
-
-#pragma GCC unroll 16
-            for (int v = 0; v < NV; v++)
-              bv[v] = *(const tvecu *) (b + k * b_ts + v * TILE_VW);
-#pragma GCC unroll 16
-            for (int i = 0; i < MR; i++)
-              {
-                float ai = a[i * a_rs + k * a_ts];
-
-#pragma GCC unroll 16
-                for (int v = 0; v < NV; v++)
-                  acc[i][v] += ai * bv[v];
-              }
-          }
-      }
-
-  /* The common ending, whole vectors with at most a row bias and a ReLU,
-   * without a test per vector. */
-  if (cols == (guint) NV * TILE_VW && t->mode != NN_TILE_SCALE && t->col_bias == NULL)
+  /* @blocks blocks of NU units side by side in one call: for a sum of a
+   * few steps (a first convolution's 25), a call per block measured 8%
+   * slower. */
+  for (guint blk = 0; blk < blocks; blk++)
     {
-      const gboolean relu = t->relu;
+      const gsize first_col = (gsize) blk * NV * TILE_VW;
+      const float *const b0 = t->b + first_col;
+      float *const c0 = t->c + first_col;
+      const float *const col_bias = t->col_bias != NULL ? t->col_bias + first_col : NULL;
+      const guint cols = MIN (t->cols - (guint) first_col, (guint) NV * TILE_VW);
+      /* Sized for the largest block, not MR x NV: a variable-length array
+       * would live in memory rather than in registers. */
+      tvec acc[TILE_MAX_ROWS][TILE_MAX_UNITS * VPU];
 
 #pragma GCC unroll 16
       for (int i = 0; i < MR; i++)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; v++)
+          acc[i][v] = mode == NN_TILE_ACCUMULATE
+                      ? TILE_FN (load_c) (c0 + i * c_rs + v * TILE_VW,
+                                          TILE_FN (vector_cols) (cols, v))
+                      : (tvec) { 0 };
+
+      for (guint g = 0; g < groups; g++)
+        for (guint s = 0; s < segments; s++)
+          {
+            const float *restrict a = a0 + g * a_gs + s * a_ss;
+            const float *restrict b = b0 + g * b_gs + s * b_ss;
+
+            for (guint k = 0; k < steps; k++)
+              {
+                tvec bv[TILE_MAX_UNITS * VPU];
+
+#pragma GCC unroll 16
+                for (int v = 0; v < NV; v++)
+                  bv[v] = *(const tvecu *) (b + k * b_ts + v * TILE_VW);
+#pragma GCC unroll 16
+                for (int i = 0; i < MR; i++)
+                  {
+                    float ai = a[i * a_rs + k * a_ts];
+
+#pragma GCC unroll 16
+                    for (int v = 0; v < NV; v++)
+                      acc[i][v] += ai * bv[v];
+                  }
+              }
+          }
+
+      /* The common ending, whole vectors with at most a row bias and a
+       * ReLU, without a test per vector. */
+      if (cols == (guint) NV * TILE_VW && mode != NN_TILE_SCALE && col_bias == NULL)
         {
-          const float bias = t->row_bias != NULL ? t->row_bias[i] : 0.0f;
+          const gboolean relu = t->relu;
 
 #pragma GCC unroll 16
-          for (int v = 0; v < NV; v++)
+          for (int i = 0; i < MR; i++)
             {
-              tvec x = acc[i][v];
+              const float bias = t->row_bias != NULL ? t->row_bias[i] : 0.0f;
 
-              if (t->row_bias != NULL)
-                x += bias;
-              if (relu)
-                x = (tvec) ((tveci) (x > (tvec) { 0 }) & (tveci) x);
-              *(tvecu *) (t->c + i * t->c_rs + v * TILE_VW) = x;
+#pragma GCC unroll 16
+              for (int v = 0; v < NV; v++)
+                {
+                  tvec x = acc[i][v];
+
+                  if (t->row_bias != NULL)
+                    x += bias;
+                  if (relu)
+                    x = (tvec) ((tveci) (x > (tvec) { 0 }) & (tveci) x);
+                  *(tvecu *) (c0 + i * c_rs + v * TILE_VW) = x;
+                }
             }
+          continue;
         }
-      return;
+
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; v++)
+          {
+            guint n = TILE_FN (vector_cols) (cols, v);
+            float *c = c0 + i * c_rs + v * TILE_VW;
+            tvec x = acc[i][v];
+
+            if (mode == NN_TILE_SCALE)
+              x = t->beta == 0.0f ? t->alpha * x : t->alpha * x + t->beta * TILE_FN (load_c) (c, n);
+            if (col_bias != NULL)
+              x += TILE_FN (load_c) (col_bias + v * TILE_VW, n);
+            if (t->row_bias != NULL)
+              x += t->row_bias[i];
+            if (t->relu)
+              x = (tvec) ((tveci) (x > (tvec) { 0 }) & (tveci) x);
+            TILE_FN (store_c) (c, &x, n);
+          }
     }
-
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; i++)
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; v++)
-      {
-        guint n = TILE_FN (vector_cols) (cols, v);
-        float *c = t->c + i * t->c_rs + v * TILE_VW;
-        tvec x = acc[i][v];
-
-        if (t->mode == NN_TILE_SCALE)
-          x = t->beta == 0.0f ? t->alpha * x : t->alpha * x + t->beta * TILE_FN (load_c) (c, n);
-        if (t->col_bias != NULL)
-          x += TILE_FN (load_c) (t->col_bias + v * TILE_VW, n);
-        if (t->row_bias != NULL)
-          x += t->row_bias[i];
-        if (t->relu)
-          x = (tvec) ((tveci) (x > (tvec) { 0 }) & (tveci) x);
-        TILE_FN (store_c) (c, &x, n);
-      }
 }
 
 #define TILE_DEFINE(MR, NU) \
-  static void TILE_FN (tile_##MR##x##NU) (const NnTile *t) { TILE_FN (tile_body) (t, MR, NU); }
+  static void TILE_FN (tile_##MR##x##NU) (const NnTile *t, guint blocks) \
+  { TILE_FN (tile_body) (t, blocks, MR, NU); }
 #define TILE_ENTRY(MR, NU) [NU - 1][MR - 1] = TILE_FN (tile_##MR##x##NU),
 
 TILE_SHAPES (TILE_DEFINE)

@@ -31,7 +31,8 @@ typedef gint32 v4i __attribute__ ((vector_size (16)));
 typedef gint32 v4iu __attribute__ ((vector_size (16), aligned (4), may_alias));
 typedef float v4u __attribute__ ((vector_size (16), aligned (4), may_alias));
 
-typedef void (*TileFn) (const NnTile *t);
+/* A kernel runs @blocks register blocks side by side along the columns. */
+typedef void (*TileFn) (const NnTile *t, guint blocks);
 typedef void (*DotFn) (const NnDotTile *t);
 
 /* Bytes of L1 data cache to plan for (48 KiB on Zen 4 and 5, 32 to 48 on
@@ -229,6 +230,7 @@ nn_tile_run (const NnTile *tile)
   const Kernels *k = kernels ();
   guint units = (guint) (nn_tile_round_up (tile->cols) / NN_TILE_UNIT);
   guint best_step = 1, best_cost = G_MAXUINT, strips;
+  gsize steps_bytes;
   gboolean column_major;
 
   g_return_if_fail (tile->rows > 0 && tile->cols > 0);
@@ -249,19 +251,23 @@ nn_tile_run (const NnTile *tile)
   /* A block with fewer units holds at least as many rows. */
   strips = strip_count (k, tile->rows, best_step);
 
-  /* When a block of B's columns fits in L1 beside its strip of A, every
-   * strip of rows meets it there before the next block; otherwise a strip
-   * of A stays in L1 while it meets every block of B. */
-  column_major = (gsize) tile->steps * tile->segments * tile->groups
-                 * best_step * NN_TILE_UNIT * sizeof (float) <= L1_BYTES / 2;
+  /* Row-major order, each strip of rows meeting all of B in one kernel
+   * call, when B stays in L1 meanwhile; otherwise, when a block of B's
+   * columns fits in L1 beside its strip of A, every strip meets it there
+   * before the next block. */
+  steps_bytes = (gsize) tile->steps * tile->segments * tile->groups * NN_TILE_UNIT * sizeof (float);
+  column_major = steps_bytes * units > L1_BYTES * 3 / 4
+                 && steps_bytes * best_step <= L1_BYTES / 2;
   for (guint outer = 0; outer < (column_major ? units : strips);
        outer += column_major ? best_step : 1)
-    for (guint inner = 0; inner < (column_major ? strips : units);
-         inner += column_major ? 1 : best_step)
+    for (guint inner = 0; inner < (column_major ? strips : units);)
       {
         guint strip = column_major ? inner : outer, u0 = column_major ? outer : inner;
         guint r0 = tile->rows * strip / strips, r1 = tile->rows * (strip + 1) / strips;
         guint nu = MIN (best_step, units - u0);
+        /* Row-major, every whole block of the strip in one call, then a
+         * narrower last one. */
+        guint blocks = column_major || nu < best_step ? 1 : (units - u0) / best_step;
         guint mr = r1 - r0;
         NnTile block = *tile;
 
@@ -269,10 +275,11 @@ nn_tile_run (const NnTile *tile)
         block.b = tile->b + u0 * NN_TILE_UNIT;
         block.c = tile->c + (gssize) r0 * tile->c_rs + u0 * NN_TILE_UNIT;
         block.rows = mr;
-        block.cols = MIN (tile->cols - u0 * NN_TILE_UNIT, nu * NN_TILE_UNIT);
+        block.cols = MIN (tile->cols - u0 * NN_TILE_UNIT, blocks * nu * NN_TILE_UNIT);
         block.col_bias = tile->col_bias ? tile->col_bias + u0 * NN_TILE_UNIT : NULL;
         block.row_bias = tile->row_bias ? tile->row_bias + r0 : NULL;
-        k->tiles[nu - 1][mr - 1] (&block);
+        k->tiles[nu - 1][mr - 1] (&block, blocks);
+        inner += column_major ? 1 : blocks * nu;
       }
 }
 
