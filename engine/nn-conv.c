@@ -64,7 +64,7 @@ typedef struct {
 
   /* Each thread's scratch, in floats from the start of its share: */
   gsize  padded_at, padded_size;     /* planar: padded input [c][y][x] */
-  gsize  cols_at, cols_size;         /* planar: unrolled [ky][kx][c][y][x] */
+  gsize  cols_at, cols_size;         /* planar: unrolled [c][ky][kx][y][x] */
   gsize  grad_t_at;                  /* planar: output gradient [y][x][o_pad] */
   gsize  image_at, image_size;       /* CL: padded input [y][x][c] */
   gsize  out_at;                     /* CL: output rows [y][x][o_pad] */
@@ -117,7 +117,7 @@ plan_conv (const NnLayer *layer, ConvPlan *p)
   p->kk = (gsize) p->k * p->k;
   p->ckk = p->c * p->kk;
   p->planar = p->c < PLANAR_MAX_CHANNELS;
-  p->band = (guint) CLAMP (PLANAR_BAND_FLOATS / ((p->ckk + 1) * MAX (p->ow, 1)), 1, MAX (p->oh, 1));
+  p->band = (guint) CLAMP (PLANAR_BAND_FLOATS / (p->ckk * MAX (p->ow, 1)), 1, MAX (p->oh, 1));
   /* Bands of whole vectors of positions when that fits (4 rows of 28),
    * so that every band of an aligned output plane starts aligned. */
   {
@@ -134,8 +134,7 @@ plan_conv (const NnLayer *layer, ConvPlan *p)
   p->flipped_size = align_floats (p->kk * p->o_pad * p->c_pad);
   p->padded_size = align_floats ((gsize) p->c * p->hp * p->wp);
   p->padded_at = at;
-  /* One more row than the weights: ones, for the bias gradient. */
-  p->cols_size = align_floats ((p->ckk + 1) * p->band_stride + SLACK);
+  p->cols_size = align_floats (p->ckk * p->band_stride + SLACK);
   p->cols_at = at + p->padded_size;
   p->grad_t_at = p->cols_at + p->cols_size;
   if (p->planar)
@@ -529,33 +528,28 @@ add_bias_gradient (const ConvPlan *p, const float *dy, float *db)
 
 /* Planar: the weight and bias gradients of images [first, last) into @dw
  * (added to it when @accumulate; [c][ky][kx][o_pad], then the bias's
- * [o_pad]): a band's rows of the
- * unrolled input, and a row of ones for the bias, broadcast against its
- * output gradient transposed to [y][x][o_pad], summed over its positions
- * in one tile and added band after band. */
+ * [o_pad]), band after band of output rows: the band's output gradient
+ * transposed to [y][x][o_pad] is B, and A, broadcast, is read straight
+ * from the padded image, one tile per (c, ky) whose rows are kx, a
+ * position apart; the bias's row is a constant 1. Every sum runs over the
+ * positions in reading order, as an unrolled matrix's would. */
 static void
 planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
                         gsize dout_stride, guint first, guint last, gboolean accumulate,
                         float *dw, float *share)
 {
+  static const float one = 1.0f;
   const gsize in_size = nn_layer_in_size (p->layer);
-  const gsize plane = (gsize) p->oh * p->ow, stride = p->band_stride;
-  float *cols = share + p->cols_at, *grad = share + p->grad_t_at;
+  const gsize plane = (gsize) p->oh * p->ow, padded_plane = (gsize) p->hp * p->wp;
+  const float *padded = share + p->padded_at;
+  float *grad = share + p->grad_t_at;
   NnTile tile = { 0 };
 
-  for (gsize i = 0; i < stride; i++)
-    cols[p->ckk * stride + i] = 1.0f;
-
-  tile.a = cols;
-  tile.a_rs = (gssize) stride;
-  tile.a_ts = 1;
   tile.b = grad;
   tile.b_ts = p->o_pad;
-  tile.segments = 1;
+  tile.b_ss = (gssize) p->ow * p->o_pad;
   tile.groups = 1;
-  tile.c = dw;
   tile.c_rs = p->o_pad;
-  tile.rows = (guint) p->ckk + 1;
   tile.cols = p->o_pad;
 
   if (p->o_pad > p->o)
@@ -567,13 +561,31 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
       for (guint band = 0; band < p->oh; band += p->band)
         {
           guint band_end = MIN (band + p->band, p->oh);
-          guint positions = (band_end - band) * p->ow;
 
-          unroll (p, share + p->padded_at, band, band_end, cols, stride);
-          nn_transpose (dout + b * dout_stride + (gsize) band * p->ow, plane, p->o, positions,
-                        grad, p->o_pad);
-          tile.steps = positions;
+          nn_transpose (dout + b * dout_stride + (gsize) band * p->ow, plane, p->o,
+                        (band_end - band) * p->ow, grad, p->o_pad);
+          tile.steps = p->ow;
+          tile.segments = band_end - band;
           tile.mode = !accumulate && b == first && band == 0 ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
+
+          /* dW[c][ky][kx][o] += sum over (y, x) of x[c][y+ky][x+kx] dy[y][x][o] */
+          tile.a_rs = 1;
+          tile.a_ts = 1;
+          tile.a_ss = p->wp;
+          tile.rows = p->k;
+          for (guint c = 0; c < p->c; c++)
+            for (guint ky = 0; ky < p->k; ky++)
+              {
+                tile.a = padded + c * padded_plane + (gsize) (band + ky) * p->wp;
+                tile.c = dw + ((gsize) c * p->kk + ky * p->k) * p->o_pad;
+                nn_tile_run (&tile);
+              }
+
+          /* dB[o] += sum over (y, x) of dy[y][x][o] */
+          tile.a = &one;
+          tile.a_rs = tile.a_ts = tile.a_ss = 0;
+          tile.rows = 1;
+          tile.c = dw + p->ckk * p->o_pad;
           nn_tile_run (&tile);
         }
     }
