@@ -183,13 +183,9 @@ max_rows (const Kernels *k, guint units)
   return rows;
 }
 
-/* Estimated half-cycles per reduction step of a rows x units block: FMAs
- * issue two per cycle, loads (broadcasts and B vectors) about two per
- * cycle, and each accumulator waits ~4 cycles for its previous FMA. In
- * theory 8 accumulators keep both FMA units busy; on AMD Zen 3 a 2 x 2
- * AVX2 block ran at 78% of the speed of a 5 x 1, so the floor is 10:
- * 14 rows become 3 + 3 + 3 + 3 + 2 rows of two units (4% faster than
- * 5 + 5 + 4 rows of one). */
+/* Estimated cycles per reduction step of a rows x units block: FMAs issue
+ * two per cycle, loads (broadcasts and B vectors) about two per cycle, and
+ * each accumulator waits ~4 cycles for its previous FMA. */
 static guint
 block_cost (const Kernels *k, guint rows, guint units)
 {
@@ -197,7 +193,7 @@ block_cost (const Kernels *k, guint rows, guint units)
   guint fmas = rows * units * per_unit;
   guint loads = rows + units * per_unit;
 
-  return MAX (MAX (fmas, loads), 10);
+  return MAX (MAX (fmas, loads), 8);
 }
 
 /* The rows go to as few strips as the widest block allows, of heights
