@@ -305,11 +305,16 @@ typedef struct {
   NnTeamCounter next;
 } RunJob;
 
-/* Threads for a run: whole images to each, so no more than there are
- * images. One image is never split between threads: on a desktop shared
- * with other programs, threads that meet after every layer of a
- * ~100-microsecond prediction wait for each other longer than the work
- * they share, and a single thread answers in time. */
+/* Multiply-adds of one image's pass through a run from which, with fewer
+ * images than threads, the threads share each image (bench-cnn's first
+ * run: 10.7 million). Below it one thread takes the image alone: on a
+ * desktop shared with other programs, threads that meet after every layer
+ * of a ~100-microsecond prediction wait for each other longer than the
+ * work they share. */
+#define SPLIT_IMAGE_MIN_WORK 4e6
+
+/* Threads for a run that hands out whole images: no more than there are
+ * images. */
 static guint
 run_threads (const NnModel *model, const NnWorkspace *ws, guint first, guint last,
              guint batch, double factor)
@@ -340,6 +345,90 @@ forward_run_work (const NnTeamMember *me, gpointer data)
                           stage);
 }
 
+/* Layer @i of image @b, the threads of @me's job sharing it (inference
+ * only): a convolution by output rows, into the batch's buffer or, when
+ * staged, into thread 0's stage, which they then pool by channel; a
+ * pooling by channel; a ReLU by element. They meet after each, so that
+ * the next layer finds its whole input. Every value is computed as when
+ * one thread takes the whole image. Returns the layers done. */
+static guint
+forward_image_shared (NnModel *model, NnWorkspace *ws, const NnTeamMember *me, guint i,
+                      guint last, guint b, float *share)
+{
+  const NnLayer *layer = &model->layers[i];
+  const gsize in_size = nn_layer_in_size (layer), out_size = nn_layer_out_size (layer);
+  const float *in = layer_input (ws, i) + b * in_size;
+  const float *params = model->params + layer->param_offset;
+  guint done = 1;
+  gsize first, end;
+
+  switch (layer->kind)
+    {
+    case NN_LAYER_CONV:
+      {
+        const float *bias = params + nn_layer_weight_size (layer);
+
+        nn_team_split (me, layer->out_h, &first, &end);
+        if (nn_model_layer_staged (model, i))
+          {
+            const NnLayer *pool = &model->layers[i + 2];
+            const gsize pooled = nn_layer_out_size (pool);
+
+            nn_conv_forward_rows (layer, in, params, ws->packed[i], bias, TRUE, ws->stages,
+                                  share, (guint) first, (guint) end);
+            nn_team_barrier (me);
+            nn_team_split (me, pool->in_c, &first, &end);
+            nn_maxpool_forward_planes (pool, ws->stages, ws->out[i + 2] + b * pooled, NULL,
+                                       first, end);
+            done = 3;
+          }
+        else
+          {
+            gboolean relu = fused_relu (model, i, last);
+
+            nn_conv_forward_rows (layer, in, params, ws->packed[i], bias, relu,
+                                  ws->out[i] + b * out_size, share, (guint) first, (guint) end);
+            done = relu ? 2 : 1;
+          }
+        break;
+      }
+    case NN_LAYER_MAXPOOL:
+      nn_team_split (me, layer->in_c, &first, &end);
+      nn_maxpool_forward_planes (layer, layer_input (ws, i), ws->out[i], NULL,
+                                 (gsize) b * layer->in_c + first, (gsize) b * layer->in_c + end);
+      break;
+    case NN_LAYER_RELU:
+      nn_team_split (me, out_size, &first, &end);
+      nn_relu_forward_serial (end - first, in + first, ws->out[i] + b * out_size + first);
+      break;
+    case NN_LAYER_DROPOUT:
+      /* Nothing to do outside training. */
+      return 1;
+    default:
+      g_assert_not_reached ();
+    }
+  nn_team_barrier (me);
+  return done;
+}
+
+static void
+forward_shared_work (const NnTeamMember *me, gpointer data)
+{
+  RunJob *job = data;
+  NnModel *model = job->model;
+  NnWorkspace *ws = job->ws;
+  float *share = ws->scratch + me->index * ws->share_size;
+
+  for (guint i = job->first; i < job->last && job->pack; i++)
+    if (model->layers[i].kind == NN_LAYER_CONV)
+      nn_conv_pack_forward (me, &model->layers[i], model->params + model->layers[i].param_offset,
+                            ws->packed[i]);
+
+  for (guint b = 0; b < job->batch; b++)
+    for (guint i = job->first; i < job->last;)
+      i += forward_image_shared (model, ws, me, i, job->last, b, share);
+}
+
 /* Layers [first, last), all per image, on @batch images. */
 static void
 forward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
@@ -354,7 +443,11 @@ forward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint bat
     if (model->layers[i].kind == NN_LAYER_CONV
         && (ws->training || ws->packed_for[i] != model->weights_version))
       job.pack = TRUE;
-  nn_team_run (run_threads (model, ws, first, last, batch, 1.0), forward_run_work, &job);
+  if (!training && batch < ws->n_scratch
+      && run_work (model, first, last, 1) >= SPLIT_IMAGE_MIN_WORK)
+    nn_team_run (ws->n_scratch, forward_shared_work, &job);
+  else
+    nn_team_run (run_threads (model, ws, first, last, batch, 1.0), forward_run_work, &job);
   if (!ws->training)
     for (guint i = first; i < last; i++)
       ws->packed_for[i] = model->weights_version;

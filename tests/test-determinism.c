@@ -6,6 +6,8 @@
  * and finished ends exactly the same too. The network has every kind of
  * layer, the last batch of each epoch is partial, and dropout,
  * augmentation, weight decay, label smoothing and a schedule are all on.
+ * A prediction is the same whatever the number of threads sharing an
+ * image.
  */
 #include "test-util.h"
 
@@ -155,6 +157,46 @@ test_threads (Fixture *f, gconstpointer data)
     }
 }
 
+/* With fewer images than threads and enough work per image, the threads
+ * share each image (nn-forward.c): the probabilities are bitwise those of
+ * one thread taking it whole, for bench-cnn (staged convolutions, rows
+ * split 14 + 14 and 7 + 7) and for a run with an unstaged convolution, a
+ * standalone pooling of odd planes, a dropout and uneven splits. */
+static void
+test_predict_threads (Fixture *f, gconstpointer data)
+{
+  const char *specs[] = {
+    "bench-cnn",
+    "conv5x5:48 conv3x3:40:valid relu dropout:0.2 maxpool conv3x3:24 relu maxpool dense:10",
+  };
+  const guint n = 3;
+
+  for (guint s = 0; s < G_N_ELEMENTS (specs); s++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (NnModel) model = nn_model_new (specs[s], 9, &error);
+      float images[3 * NN_IMAGE_PIXELS], whole[3 * NN_CLASSES];
+      NnRng rng;
+
+      g_assert_no_error (error);
+      nn_rng_init (&rng, 31 + s);
+      test_fill_uniform (&rng, images, G_N_ELEMENTS (images), 0, 1);
+      nn_set_threads (1);
+      nn_model_predict (model, images, n, whole);
+      for (guint threads = 2; threads <= 4; threads++)
+        {
+          float shared[3 * NN_CLASSES];
+
+          nn_set_threads (threads);
+          for (guint i = 0; i < n; i++)
+            nn_model_predict (model, images + i * NN_IMAGE_PIXELS, 1, shared + i * NN_CLASSES);
+          g_assert_true (test_floats_equal (whole, shared, G_N_ELEMENTS (whole)));
+          nn_model_predict (model, images, n, shared);
+          g_assert_true (test_floats_equal (whole, shared, G_N_ELEMENTS (whole)));
+        }
+    }
+}
+
 /* Stops anywhere, including right after an epoch's last batch (7) and
  * several times in a row, then going on: bitwise the same run. */
 static void
@@ -290,6 +332,7 @@ main (int argc, char **argv)
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/determinism/same-seed", test_same_seed_same_model);
   ADD ("/determinism/threads", test_threads);
+  ADD ("/determinism/predict-threads", test_predict_threads);
   ADD ("/determinism/pause-resume", test_pause_resume);
   ADD ("/determinism/checkpoint/between-epochs", test_checkpoint_between_epochs);
   ADD ("/determinism/checkpoint/mid-epoch", test_checkpoint_mid_epoch);
