@@ -307,10 +307,10 @@ typedef struct {
 
 /* Multiply-adds of one image's pass through a run from which, with fewer
  * images than threads, the threads share each image (bench-cnn's first
- * run: 10.7 million). Below it one thread takes the image alone: on a
- * desktop shared with other programs, threads that meet after every layer
- * of a ~100-microsecond prediction wait for each other longer than the
- * work they share. */
+ * run: 10.7 million; the default model's second and fourth: 7.2 million).
+ * Below it one thread takes each image: on a desktop shared with other
+ * programs, threads that meet after every layer of a pass of a few tens
+ * of microseconds wait for each other longer than the work they share. */
 #define SPLIT_IMAGE_MIN_WORK 4e6
 
 /* Threads for a run that hands out whole images: no more than there are
