@@ -19,9 +19,10 @@
  *    that it stays in L1, in the weights' own (c, ky, kx) order: a tile
  *    is then output channels (weights as stored, broadcast) x the band's
  *    positions, one unbroken sum of C K K steps, written straight into the
- *    planar output. The weight gradient broadcasts the band's unrolled
- *    rows against its output gradient transposed to channels last, and
- *    adds band after band.
+ *    planar output. The weight gradient reads the padded copy in place
+ *    instead (a tile per kernel row, whose rows are the kernel columns,
+ *    a float apart), broadcast against the band's output gradient
+ *    transposed to channels last, and adds band after band.
  *
  * Threads (nn-team.h) own what they write: whole images in the forward
  * pass; fixed chunks of the batch, each with its own weight gradient

@@ -507,7 +507,7 @@ TILE_FN (copy_block) (const float *src, gsize src_stride, guint rows, guint len,
       for (guint x = 0; x < whole; x += TILE_VW)
         *(tvecu *) (d + x) = *(const tvecu *) (s + x);
       /* The rest as a whole vector ending at @len, over floats already
-       * copied: a masked store costs some twenty cycles on AMD cores. */
+       * copied: a masked store costs some twenty cycles on AMD Zen 3. */
       if (rest != 0 && whole != 0)
         *(tvecu *) (d + len - TILE_VW) = *(const tvecu *) (s + len - TILE_VW);
       else if (rest != 0)
@@ -536,7 +536,7 @@ TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out
     {
       /* A row's last windows, when they do not fill a vector, are taken
        * in the one ending the row, again computing some already stored
-       * (a masked store is slow on AMD cores). */
+       * (a masked store is slow on AMD Zen 3). */
       const guint x0 = ow > TILE_VW && ow - x < TILE_VW ? ow - TILE_VW : x;
       const guint n = MIN (TILE_VW, ow - x0);
       tvec v[4], a, b, c, d, ab, cd, top;
