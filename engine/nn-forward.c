@@ -324,6 +324,18 @@ run_threads (const NnModel *model, const NnWorkspace *ws, guint first, guint las
   return MIN (ws->n_scratch, batch);
 }
 
+/* The threads of @me's job pack the run's conv weights, when they need it. */
+static void
+pack_run_weights (const NnTeamMember *me, RunJob *job)
+{
+  NnModel *model = job->model;
+
+  for (guint i = job->first; i < job->last && job->pack; i++)
+    if (model->layers[i].kind == NN_LAYER_CONV)
+      nn_conv_pack_forward (me, &model->layers[i], model->params + model->layers[i].param_offset,
+                            job->ws->packed[i]);
+}
+
 static void
 forward_run_work (const NnTeamMember *me, gpointer data)
 {
@@ -334,10 +346,7 @@ forward_run_work (const NnTeamMember *me, gpointer data)
   float *stage = ws->stages + me->index * ws->stage_size;
   guint b;
 
-  for (guint i = job->first; i < job->last && job->pack; i++)
-    if (model->layers[i].kind == NN_LAYER_CONV)
-      nn_conv_pack_forward (me, &model->layers[i], model->params + model->layers[i].param_offset,
-                            ws->packed[i]);
+  pack_run_weights (me, job);
 
   while (nn_team_take (&job->next, job->batch, &b))
     for (guint i = job->first; i < job->last;)
@@ -419,10 +428,7 @@ forward_shared_work (const NnTeamMember *me, gpointer data)
   NnWorkspace *ws = job->ws;
   float *share = ws->scratch + me->index * ws->share_size;
 
-  for (guint i = job->first; i < job->last && job->pack; i++)
-    if (model->layers[i].kind == NN_LAYER_CONV)
-      nn_conv_pack_forward (me, &model->layers[i], model->params + model->layers[i].param_offset,
-                            ws->packed[i]);
+  pack_run_weights (me, job);
 
   for (guint b = 0; b < job->batch; b++)
     for (guint i = job->first; i < job->last;)

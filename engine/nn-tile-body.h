@@ -351,7 +351,7 @@ static const DotFn TILE_FN (dots)[DOT_MAX_ROWS][DOT_MAX_COLS] = {
  * two-vector shuffles (pairs of floats, of pairs, of 128-bit lanes, of
  * 256-bit halves). */
 static inline __attribute__ ((always_inline)) void
-TILE_FN (transpose16) (tvec r[16])
+TILE_FN (transpose_regs) (tvec r[16])
 {
   tvec t[16], u[16], v[16];
 
@@ -404,32 +404,11 @@ TILE_FN (transpose16) (tvec r[16])
     }
 }
 
-static void
-TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
-                     float *dst, gsize dst_stride)
-{
-  for (guint i0 = 0; i0 < rows; i0 += 16)
-    for (guint j0 = 0; j0 < cols; j0 += 16)
-      {
-        guint nr = MIN (16, rows - i0), nc = MIN (16, cols - j0);
-        tvec r[16];
-
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; i++)
-          r[i] = (guint) i < nr ? TILE_FN (load_c) (src + (i0 + i) * src_stride + j0, nc)
-                                : (tvec) { 0 };
-        TILE_FN (transpose16) (r);
-#pragma GCC unroll 16
-        for (int j = 0; j < 16; j++)
-          if ((guint) j < nc)
-            TILE_FN (store_c) (dst + (j0 + j) * dst_stride + i0, &r[j], nr);
-      }
-}
 #elif TILE_VW == 8
 /* Eight rows of 8 floats become eight columns: pairs of floats, pairs of
  * pairs, then 128-bit halves. */
 static inline __attribute__ ((always_inline)) void
-TILE_FN (transpose8) (tvec r[8])
+TILE_FN (transpose_regs) (tvec r[8])
 {
   tvec t[8], u[8];
 
@@ -458,23 +437,27 @@ TILE_FN (transpose8) (tvec r[8])
     }
 }
 
+#endif
+
+#if TILE_VW >= 8
+/* Blocks of TILE_VW x TILE_VW, transposed in registers. */
 static void
 TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
                      float *dst, gsize dst_stride)
 {
-  for (guint i0 = 0; i0 < rows; i0 += 8)
-    for (guint j0 = 0; j0 < cols; j0 += 8)
+  for (guint i0 = 0; i0 < rows; i0 += TILE_VW)
+    for (guint j0 = 0; j0 < cols; j0 += TILE_VW)
       {
-        guint nr = MIN (8, rows - i0), nc = MIN (8, cols - j0);
-        tvec r[8];
+        guint nr = MIN (TILE_VW, rows - i0), nc = MIN (TILE_VW, cols - j0);
+        tvec r[TILE_VW];
 
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; i++)
+#pragma GCC unroll 16
+        for (int i = 0; i < TILE_VW; i++)
           r[i] = (guint) i < nr ? TILE_FN (load_c) (src + (i0 + i) * src_stride + j0, nc)
                                 : (tvec) { 0 };
-        TILE_FN (transpose8) (r);
-#pragma GCC unroll 8
-        for (int j = 0; j < 8; j++)
+        TILE_FN (transpose_regs) (r);
+#pragma GCC unroll 16
+        for (int j = 0; j < TILE_VW; j++)
           if ((guint) j < nc)
             TILE_FN (store_c) (dst + (j0 + j) * dst_stride + i0, &r[j], nr);
       }
