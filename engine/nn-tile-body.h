@@ -156,6 +156,12 @@ TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, const int MR, const
             const float *restrict a = a0 + g * a_gs + s * a_ss;
             const float *restrict b = b0 + g * b_gs + s * b_ss;
 
+            /* Four steps per turn of the loop: one pointer increment and
+             * test per step take dispatch slots the FMAs need, all the
+             * more when the core's other hardware thread is busy (AVX2 on
+             * Zen 3: 7 to 18% faster convolutions, and 2 or 8 measured
+             * slower than 4). */
+#pragma GCC unroll 4
             for (guint k = 0; k < steps; k++)
               {
                 tvec bv[TILE_MAX_UNITS * VPU];
