@@ -532,18 +532,18 @@ add_bias_gradient (const ConvPlan *p, const float *dy, float *db)
  * [o_pad]), band after band of output rows: the band's output gradient
  * transposed to [y][x][o_pad] is B, and A, broadcast, is read straight
  * from the padded image, one tile per (c, ky) whose rows are kx, a
- * position apart; the bias's row is a constant 1. Every sum runs over the
- * positions in reading order, as an unrolled matrix's would. */
+ * position apart; the bias's sums are taken by the transposition. Every
+ * sum runs over the positions in reading order, as an unrolled matrix's
+ * would. */
 static void
 planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
                         gsize dout_stride, guint first, guint last, gboolean accumulate,
                         float *dw, float *share)
 {
-  static const float one = 1.0f;
   const gsize in_size = nn_layer_in_size (p->layer);
   const gsize plane = (gsize) p->oh * p->ow, padded_plane = (gsize) p->hp * p->wp;
   const float *padded = share + p->padded_at;
-  float *grad = share + p->grad_t_at;
+  float *grad = share + p->grad_t_at, *db = dw + p->ckk * p->o_pad;
   NnTile tile = { 0 };
 
   tile.b = grad;
@@ -552,10 +552,16 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
   tile.groups = 1;
   tile.c_rs = p->o_pad;
   tile.cols = p->o_pad;
+  tile.a_rs = 1;
+  tile.a_ts = 1;
+  tile.a_ss = p->wp;
+  tile.rows = p->k;
 
   if (p->o_pad > p->o)
     for (gsize i = 0; i < (gsize) p->band * p->ow; i++)
       memset (grad + i * p->o_pad + p->o, 0, (p->o_pad - p->o) * sizeof (float));
+  if (!accumulate)
+    memset (db, 0, p->o_pad * sizeof (float));
   for (guint b = first; b < last; b++)
     {
       pad_planar (p, in + b * in_size, share + p->padded_at);
@@ -563,17 +569,14 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
         {
           guint band_end = MIN (band + p->band, p->oh);
 
-          nn_transpose (dout + b * dout_stride + (gsize) band * p->ow, plane, p->o,
-                        (band_end - band) * p->ow, grad, p->o_pad);
+          /* dB[o] += sum over (y, x) of dy[o][y][x], on the way. */
+          nn_transpose_sum (dout + b * dout_stride + (gsize) band * p->ow, plane, p->o,
+                            (band_end - band) * p->ow, grad, p->o_pad, db);
           tile.steps = p->ow;
           tile.segments = band_end - band;
           tile.mode = !accumulate && b == first && band == 0 ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
 
           /* dW[c][ky][kx][o] += sum over (y, x) of x[c][y+ky][x+kx] dy[y][x][o] */
-          tile.a_rs = 1;
-          tile.a_ts = 1;
-          tile.a_ss = p->wp;
-          tile.rows = p->k;
           for (guint c = 0; c < p->c; c++)
             for (guint ky = 0; ky < p->k; ky++)
               {
@@ -581,13 +584,6 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
                 tile.c = dw + ((gsize) c * p->kk + ky * p->k) * p->o_pad;
                 nn_tile_run (&tile);
               }
-
-          /* dB[o] += sum over (y, x) of dy[y][x][o] */
-          tile.a = &one;
-          tile.a_rs = tile.a_ts = tile.a_ss = 0;
-          tile.rows = 1;
-          tile.c = dw + p->ckk * p->o_pad;
-          nn_tile_run (&tile);
         }
     }
 }

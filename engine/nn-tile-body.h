@@ -446,39 +446,72 @@ TILE_FN (transpose_regs) (tvec r[8])
 #endif
 
 #if TILE_VW >= 8
-/* Blocks of TILE_VW x TILE_VW, transposed in registers. */
-static void
-TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
-                     float *dst, gsize dst_stride)
+/* Blocks of TILE_VW x TILE_VW, transposed in registers; with @sums, each
+ * row's values are added to its sum in column order, one vector of rows
+ * after the other. */
+static inline __attribute__ ((always_inline)) void
+TILE_FN (transpose_body) (const float *src, gsize src_stride, guint rows, guint cols,
+                          float *dst, gsize dst_stride, float *sums, const gboolean SUMS)
 {
   for (guint i0 = 0; i0 < rows; i0 += TILE_VW)
-    for (guint j0 = 0; j0 < cols; j0 += TILE_VW)
-      {
-        guint nr = MIN (TILE_VW, rows - i0), nc = MIN (TILE_VW, cols - j0);
-        tvec r[TILE_VW];
+    {
+      const guint nr = MIN (TILE_VW, rows - i0);
+      tvec sum = { 0 };
+
+      if (SUMS)
+        sum = TILE_FN (load_c) (sums + i0, nr);
+      for (guint j0 = 0; j0 < cols; j0 += TILE_VW)
+        {
+          guint nc = MIN (TILE_VW, cols - j0);
+          tvec r[TILE_VW];
 
 #pragma GCC unroll 16
-        for (int i = 0; i < TILE_VW; i++)
-          r[i] = (guint) i < nr ? TILE_FN (load_c) (src + (i0 + i) * src_stride + j0, nc)
-                                : (tvec) { 0 };
-        TILE_FN (transpose_regs) (r);
+          for (int i = 0; i < TILE_VW; i++)
+            r[i] = (guint) i < nr ? TILE_FN (load_c) (src + (i0 + i) * src_stride + j0, nc)
+                                  : (tvec) { 0 };
+          TILE_FN (transpose_regs) (r);
 #pragma GCC unroll 16
-        for (int j = 0; j < TILE_VW; j++)
-          if ((guint) j < nc)
-            TILE_FN (store_c) (dst + (j0 + j) * dst_stride + i0, &r[j], nr);
-      }
+          for (int j = 0; j < TILE_VW; j++)
+            if ((guint) j < nc)
+              {
+                TILE_FN (store_c) (dst + (j0 + j) * dst_stride + i0, &r[j], nr);
+                if (SUMS)
+                  sum += r[j];
+              }
+        }
+      if (SUMS)
+        TILE_FN (store_c) (sums + i0, &sum, nr);
+    }
 }
 #else
-static void
-TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
-                     float *dst, gsize dst_stride)
+static inline __attribute__ ((always_inline)) void
+TILE_FN (transpose_body) (const float *src, gsize src_stride, guint rows, guint cols,
+                          float *dst, gsize dst_stride, float *sums, const gboolean SUMS)
 {
   for (guint i0 = 0; i0 < rows; i0 += 8)
     for (guint j = 0; j < cols; j++)
       for (guint i = i0; i < MIN (i0 + 8, rows); i++)
-        dst[j * dst_stride + i] = src[i * src_stride + j];
+        {
+          dst[j * dst_stride + i] = src[i * src_stride + j];
+          if (SUMS)
+            sums[i] += src[i * src_stride + j];
+        }
 }
 #endif
+
+static void
+TILE_FN (transpose) (const float *src, gsize src_stride, guint rows, guint cols,
+                     float *dst, gsize dst_stride)
+{
+  TILE_FN (transpose_body) (src, src_stride, rows, cols, dst, dst_stride, NULL, FALSE);
+}
+
+static void
+TILE_FN (transpose_sum) (const float *src, gsize src_stride, guint rows, guint cols,
+                         float *dst, gsize dst_stride, float *sums)
+{
+  TILE_FN (transpose_body) (src, src_stride, rows, cols, dst, dst_stride, sums, TRUE);
+}
 
 /* ---- Copies ------------------------------------------------------------ */
 

@@ -125,12 +125,15 @@ typedef void (*DotFn) (const NnDotTile *t);
 
 typedef void (*TransposeFn) (const float *src, gsize src_stride, guint rows, guint cols,
                              float *dst, gsize dst_stride);
+typedef void (*TransposeSumFn) (const float *src, gsize src_stride, guint rows, guint cols,
+                                float *dst, gsize dst_stride, float *sums);
 
 typedef struct {
   const char *name;
   const TileFn (*tiles)[TILE_MAX_ROWS];
   const DotFn (*dots)[DOT_MAX_COLS];
   TransposeFn transpose;
+  TransposeSumFn transpose_sum;
   TransposeFn copy_block;
   gboolean  (*maxpool_plane) (const float *src, guint w, guint oh, guint ow, float *out,
                               gint32 *argmax);
@@ -151,15 +154,15 @@ kernels (void)
        * compare or time them. */
       G_GNUC_UNUSED const char *wanted = g_getenv ("DIGITLAB_GEMM_KERNEL");
 
-      chosen = (Kernels) { "generic", tiles_generic, dots_generic, transpose_generic, copy_block_generic, maxpool_plane_generic, maxpool_backward_row_generic, 4 };
+      chosen = (Kernels) { "generic", tiles_generic, dots_generic, transpose_generic, transpose_sum_generic, copy_block_generic, maxpool_plane_generic, maxpool_backward_row_generic, 4 };
 #ifdef HAVE_X86_KERNELS
       __builtin_cpu_init ();
       if (g_strcmp0 (wanted, "generic") != 0)
         {
           if (__builtin_cpu_supports ("avx512f") && g_strcmp0 (wanted, "avx2") != 0)
-            chosen = (Kernels) { "avx512", tiles_avx512, dots_avx512, transpose_avx512, copy_block_avx512, maxpool_plane_avx512, maxpool_backward_row_avx512, 16 };
+            chosen = (Kernels) { "avx512", tiles_avx512, dots_avx512, transpose_avx512, transpose_sum_avx512, copy_block_avx512, maxpool_plane_avx512, maxpool_backward_row_avx512, 16 };
           else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
-            chosen = (Kernels) { "avx2", tiles_avx2, dots_avx2, transpose_avx2, copy_block_avx2, maxpool_plane_avx2, maxpool_backward_row_avx2, 8 };
+            chosen = (Kernels) { "avx2", tiles_avx2, dots_avx2, transpose_avx2, transpose_sum_avx2, copy_block_avx2, maxpool_plane_avx2, maxpool_backward_row_avx2, 8 };
         }
 #endif
       g_once_init_leave (&initialised, 1);
@@ -317,6 +320,14 @@ nn_transpose (const float *src, gsize src_stride, guint rows, guint cols,
 {
   if (rows > 0 && cols > 0)
     kernels ()->transpose (src, src_stride, rows, cols, dst, dst_stride);
+}
+
+void
+nn_transpose_sum (const float *src, gsize src_stride, guint rows, guint cols,
+                  float *dst, gsize dst_stride, float *sums)
+{
+  if (rows > 0 && cols > 0)
+    kernels ()->transpose_sum (src, src_stride, rows, cols, dst, dst_stride, sums);
 }
 
 void

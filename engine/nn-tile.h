@@ -94,6 +94,12 @@ void nn_dot_tile_run (const NnDotTile *tile);
 void nn_transpose (const float *src, gsize src_stride, guint rows, guint cols,
                    float *dst, gsize dst_stride);
 
+/* The same, and row i's values added to @sums[i] one after the other in
+ * column order, rounded as a tile's sum over them would be: a bias
+ * gradient computed on the way. */
+void nn_transpose_sum (const float *src, gsize src_stride, guint rows, guint cols,
+                       float *dst, gsize dst_stride, float *sums);
+
 /* @rows runs of @len floats from @src to @dst, @src_stride and
  * @dst_stride apart: short rows in whole vectors and one masked one. */
 void nn_copy_block (const float *src, gsize src_stride, guint rows, guint len,
