@@ -243,6 +243,8 @@ test_transpose_copy (void)
       g_autofree float *src = g_new (float, rows * src_stride);
       g_autofree float *dst = g_new (float, dst_size);
       g_autofree float *copy = g_new (float, rows * src_stride + 3);
+      g_autofree float *sums = g_new (float, rows + 3);
+      g_autofree float *expected = g_new (float, rows + 3);
 
       test_fill_uniform (&rng, src, rows * src_stride, -1, 1);
       for (gsize i = 0; i < dst_size; i++)
@@ -253,6 +255,24 @@ test_transpose_copy (void)
           g_assert_cmpfloat (dst[j * dst_stride + i], ==, i < rows ? src[i * src_stride + j] : 7.0f);
       for (gsize i = cols * dst_stride; i < dst_size; i++)
         g_assert_cmpfloat (dst[i], ==, 7.0f);
+
+      /* With row sums: the same transposition, and each row added to its
+       * sum one value after the other, as a scalar loop rounds them. */
+      test_fill_uniform (&rng, sums, rows, -1, 1);
+      for (guint i = rows; i < rows + 3; i++)
+        sums[i] = 7.0f;
+      memcpy (expected, sums, (rows + 3) * sizeof (float));
+      for (guint i = 0; i < rows; i++)
+        for (guint j = 0; j < cols; j++)
+          expected[i] = expected[i] + src[i * src_stride + j];
+      for (gsize i = 0; i < dst_size; i++)
+        dst[i] = 7.0f;
+      nn_transpose_sum (src, src_stride, rows, cols, dst, dst_stride, sums);
+      for (guint j = 0; j < cols; j++)
+        for (gsize i = 0; i < dst_stride; i++)
+          g_assert_cmpfloat (dst[j * dst_stride + i], ==, i < rows ? src[i * src_stride + j] : 7.0f);
+      for (guint i = 0; i < rows + 3; i++)
+        g_assert_cmpfloat (sums[i], ==, expected[i]);
 
       for (gsize i = 0; i < rows * src_stride + 3; i++)
         copy[i] = 7.0f;
