@@ -156,12 +156,14 @@ TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, const int MR, const
             const float *restrict a = a0 + g * a_gs + s * a_ss;
             const float *restrict b = b0 + g * b_gs + s * b_ss;
 
-            /* Four steps per turn of the loop: one pointer increment and
-             * test per step take dispatch slots the FMAs need, all the
-             * more when the core's other hardware thread is busy (AVX2 on
-             * Zen 3: 7 to 18% faster convolutions, and 2 or 8 measured
-             * slower than 4). */
+            /* AVX2 takes four steps per turn of the loop: a pointer
+             * increment and a test per step took dispatch slots the FMAs
+             * need, all the more when the core's other hardware thread is
+             * busy (Zen 3: convolutions 7 to 18% faster; 2 or 8 steps
+             * measured slower than 4). Not measured on AVX-512 yet. */
+#if TILE_VW == 8
 #pragma GCC unroll 4
+#endif
             for (guint k = 0; k < steps; k++)
               {
                 tvec bv[TILE_MAX_UNITS * VPU];
