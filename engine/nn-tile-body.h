@@ -470,8 +470,8 @@ TILE_FN (transpose_body) (const float *src, gsize src_stride, guint rows, guint 
           if (nr == TILE_VW && nc == TILE_VW)
             {
               /* Whole blocks without a test per row, and their rows'
-               * addresses by increments: they took three times the
-               * shuffles' time otherwise. */
+               * addresses by increments: the general path below compiles
+               * to a branch and a multiplication per row. */
               const float *s = src + i0 * src_stride + j0;
               float *d = dst + j0 * dst_stride + i0;
 
