@@ -116,11 +116,13 @@ TILE_FN (store_c) (float *p, const tvec *v, guint n)
 /* ---- Broadcast kernels -------------------------------------------------- */
 
 static inline __attribute__ ((always_inline)) void
-TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, const int MR, const int NU)
+TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, guint strip, const int MR,
+                     const int NU)
 {
   /* Copied out, so that the compiler sees nothing can change them while
    * the accumulators are being summed. */
-  const float *const a0 = t->a;
+  const float *const a0 = t->a + (gssize) strip * MR * t->a_rs;
+  const float *const row_bias = t->row_bias != NULL ? t->row_bias + strip * MR : NULL;
   const gssize a_rs = t->a_rs, a_ts = t->a_ts, a_ss = t->a_ss, a_gs = t->a_gs;
   const gssize b_ts = t->b_ts, b_ss = t->b_ss, b_gs = t->b_gs, c_rs = t->c_rs;
   const guint steps = t->steps, segments = t->segments, groups = t->groups;
@@ -134,7 +136,7 @@ TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, const int MR, const
     {
       const gsize first_col = (gsize) blk * NV * TILE_VW;
       const float *const b0 = t->b + first_col;
-      float *const c0 = t->c + first_col;
+      float *const c0 = t->c + (gssize) strip * MR * t->c_rs + first_col;
       const float *const col_bias = t->col_bias != NULL ? t->col_bias + first_col : NULL;
       const guint cols = MIN (t->cols - (guint) first_col, (guint) NV * TILE_VW);
       /* Sized for the largest block, not MR x NV: a variable-length array
@@ -192,14 +194,14 @@ TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, const int MR, const
 #pragma GCC unroll 16
           for (int i = 0; i < MR; i++)
             {
-              const float bias = t->row_bias != NULL ? t->row_bias[i] : 0.0f;
+              const float bias = row_bias != NULL ? row_bias[i] : 0.0f;
 
 #pragma GCC unroll 16
               for (int v = 0; v < NV; v++)
                 {
                   tvec x = acc[i][v];
 
-                  if (t->row_bias != NULL)
+                  if (row_bias != NULL)
                     x += bias;
                   if (relu)
                     x = (tvec) ((tveci) (x > (tvec) { 0 }) & (tveci) x);
@@ -222,8 +224,8 @@ TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, const int MR, const
               x = t->beta == 0.0f ? t->alpha * x : t->alpha * x + t->beta * TILE_FN (load_c) (c, n);
             if (col_bias != NULL)
               x += TILE_FN (load_c) (col_bias + v * TILE_VW, n);
-            if (t->row_bias != NULL)
-              x += t->row_bias[i];
+            if (row_bias != NULL)
+              x += row_bias[i];
             if (t->relu)
               x = (tvec) ((tveci) (x > (tvec) { 0 }) & (tveci) x);
             TILE_FN (store_c) (c, &x, n);
@@ -231,9 +233,13 @@ TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, const int MR, const
     }
 }
 
+/* @strips strips of MR rows, one under the other, each of @blocks blocks. */
 #define TILE_DEFINE(MR, NU) \
-  static void TILE_FN (tile_##MR##x##NU) (const NnTile *t, guint blocks) \
-  { TILE_FN (tile_body) (t, blocks, MR, NU); }
+  static void TILE_FN (tile_##MR##x##NU) (const NnTile *t, guint blocks, guint strips) \
+  { \
+    for (guint strip = 0; strip < strips; strip++) \
+      TILE_FN (tile_body) (t, blocks, strip, MR, NU); \
+  }
 #define TILE_ENTRY(MR, NU) [NU - 1][MR - 1] = TILE_FN (tile_##MR##x##NU),
 
 TILE_SHAPES (TILE_DEFINE)
