@@ -13,6 +13,7 @@
  */
 #include "test-util.h"
 
+#include <float.h>
 #include <stdio.h>
 
 #include "nn-tile.h"
@@ -225,6 +226,51 @@ test_dots (void)
     check_dot (&rng, 1 + nn_rng_below (&rng, 12), 1 + nn_rng_below (&rng, 12),
                1 + nn_rng_below (&rng, 100), 1 + nn_rng_below (&rng, 3), 1 + nn_rng_below (&rng, 3),
                (NnTileMode) nn_rng_below (&rng, 3));
+}
+
+/* A fused ReLU gives what the ReLU layer gives, bit for bit: 0 for a NaN,
+ * +0 for -0 and for negative infinity, every positive value unchanged. */
+static void
+test_tile_relu_edges (void)
+{
+  static const float values[NN_TILE_UNIT] = {
+    NAN, -0.0f, 0.0f, -2.0f, 3.0f, -INFINITY, INFINITY, 1e-40f,
+    -1e-40f, FLT_MIN, -FLT_MAX, FLT_MAX, 0.5f, -0.5f, -NAN, 7.0f,
+  };
+  static const float one = 1.0f;
+
+  /* Comparing with a NaN raises the invalid flag, as the ReLU layer's
+   * comparison does. */
+#if defined(__GLIBC__) && defined(FE_INVALID)
+  fedisableexcept (FE_INVALID);
+#endif
+  for (guint scaled = 0; scaled < 2; scaled++)
+    {
+      float plain[NN_TILE_UNIT], fused[NN_TILE_UNIT];
+      NnTile tile = { 0 };
+
+      tile.a = &one;
+      tile.b = values;
+      tile.steps = tile.segments = tile.groups = 1;
+      tile.rows = 1;
+      tile.cols = NN_TILE_UNIT;
+      /* Scaled by -1, a zero sum becomes -0. */
+      tile.mode = scaled ? NN_TILE_SCALE : NN_TILE_STORE;
+      tile.alpha = -1.0f;
+      tile.c = plain;
+      nn_tile_run (&tile);
+      tile.relu = TRUE;
+      tile.c = fused;
+      nn_tile_run (&tile);
+      for (guint j = 0; j < NN_TILE_UNIT; j++)
+        {
+          float want;
+
+          nn_relu_forward_serial (1, &plain[j], &want);
+          if (memcmp (&fused[j], &want, sizeof want) != 0)
+            g_error ("ReLU of %g in a tile is %g, not %g", plain[j], fused[j], want);
+        }
+    }
 }
 
 /* ---- Transposes and copies --------------------------------------------- */
@@ -699,6 +745,7 @@ main (int argc, char **argv)
   test_trap_fp_exceptions ();
 
   g_test_add_func ("/kernels/tiles", test_tiles);
+  g_test_add_func ("/kernels/tiles/relu-edges", test_tile_relu_edges);
   g_test_add_func ("/kernels/dots", test_dots);
   g_test_add_func ("/kernels/transpose-copy", test_transpose_copy);
   g_test_add_func ("/kernels/maxpool", test_maxpool);
