@@ -302,6 +302,7 @@ typedef struct {
   guint64       dropout_seed;
   float        *grads;
   gboolean      pack;       /* the run's conv weights need packing */
+  gboolean      shared;     /* the threads share each image */
   NnTeamCounter next;
 } RunJob;
 
@@ -322,36 +323,6 @@ run_threads (const NnModel *model, const NnWorkspace *ws, guint first, guint las
   if (factor * run_work (model, first, last, batch) < 4.0 * NN_PARALLEL_MIN_WORK)
     return 1;
   return MIN (ws->n_scratch, batch);
-}
-
-/* The threads of @me's job pack the run's conv weights, when they need it. */
-static void
-pack_run_weights (const NnTeamMember *me, RunJob *job)
-{
-  NnModel *model = job->model;
-
-  for (guint i = job->first; i < job->last && job->pack; i++)
-    if (model->layers[i].kind == NN_LAYER_CONV)
-      nn_conv_pack_forward (me, &model->layers[i], model->params + model->layers[i].param_offset,
-                            job->ws->packed[i]);
-}
-
-static void
-forward_run_work (const NnTeamMember *me, gpointer data)
-{
-  RunJob *job = data;
-  NnModel *model = job->model;
-  NnWorkspace *ws = job->ws;
-  float *share = ws->scratch + me->index * ws->share_size;
-  float *stage = ws->stages + me->index * ws->stage_size;
-  guint b;
-
-  pack_run_weights (me, job);
-
-  while (nn_team_take (&job->next, job->batch, &b))
-    for (guint i = job->first; i < job->last;)
-      i += forward_image (model, ws, i, job->last, b, job->training, job->dropout_seed, share,
-                          stage);
 }
 
 /* Layer @i of image @b, the threads of @me's job sharing it (inference
@@ -420,19 +391,33 @@ forward_image_shared (NnModel *model, NnWorkspace *ws, const NnTeamMember *me, g
   return done;
 }
 
+/* Whole images to each thread, or, with @job->shared, every image shared
+ * by all of them. */
 static void
-forward_shared_work (const NnTeamMember *me, gpointer data)
+forward_run_work (const NnTeamMember *me, gpointer data)
 {
   RunJob *job = data;
   NnModel *model = job->model;
   NnWorkspace *ws = job->ws;
   float *share = ws->scratch + me->index * ws->share_size;
+  float *stage = ws->stages + me->index * ws->stage_size;
+  guint b;
 
-  pack_run_weights (me, job);
+  /* The threads of @me's job pack the run's conv weights, when they need it. */
+  for (guint i = job->first; i < job->last && job->pack; i++)
+    if (model->layers[i].kind == NN_LAYER_CONV)
+      nn_conv_pack_forward (me, &model->layers[i], model->params + model->layers[i].param_offset,
+                            ws->packed[i]);
 
-  for (guint b = 0; b < job->batch; b++)
-    for (guint i = job->first; i < job->last;)
-      i += forward_image_shared (model, ws, me, i, job->last, b, share);
+  if (job->shared)
+    for (b = 0; b < job->batch; b++)
+      for (guint i = job->first; i < job->last;)
+        i += forward_image_shared (model, ws, me, i, job->last, b, share);
+  else
+    while (nn_team_take (&job->next, job->batch, &b))
+      for (guint i = job->first; i < job->last;)
+        i += forward_image (model, ws, i, job->last, b, job->training, job->dropout_seed, share,
+                            stage);
 }
 
 /* Layers [first, last), all per image, on @batch images. */
@@ -440,7 +425,8 @@ static void
 forward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
              gboolean training, guint64 dropout_seed)
 {
-  RunJob job = { model, ws, first, last, batch, training, dropout_seed, NULL, FALSE, { 0 } };
+  RunJob job = { model, ws, first, last, batch, training, dropout_seed, NULL, FALSE, FALSE,
+                 { 0 } };
 
   /* Training changes the weights between passes; an inference workspace
    * keeps them packed until they change (a prediction on the canvas
@@ -449,11 +435,10 @@ forward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint bat
     if (model->layers[i].kind == NN_LAYER_CONV
         && (ws->training || ws->packed_for[i] != model->weights_version))
       job.pack = TRUE;
-  if (!training && batch < ws->n_scratch
-      && run_work (model, first, last, 1) >= SPLIT_IMAGE_MIN_WORK)
-    nn_team_run (ws->n_scratch, forward_shared_work, &job);
-  else
-    nn_team_run (run_threads (model, ws, first, last, batch, 1.0), forward_run_work, &job);
+  job.shared = !training && batch < ws->n_scratch
+               && run_work (model, first, last, 1) >= SPLIT_IMAGE_MIN_WORK;
+  nn_team_run (job.shared ? ws->n_scratch : run_threads (model, ws, first, last, batch, 1.0),
+               forward_run_work, &job);
   if (!ws->training)
     for (guint i = first; i < last; i++)
       ws->packed_for[i] = model->weights_version;
@@ -620,7 +605,7 @@ static void
 backward_run (NnModel *model, NnWorkspace *ws, guint first, guint last, guint batch,
               float *grads)
 {
-  RunJob job = { model, ws, first, last, batch, TRUE, 0, grads, FALSE, { 0 } };
+  RunJob job = { model, ws, first, last, batch, TRUE, 0, grads, FALSE, FALSE, { 0 } };
 
   nn_team_run (run_threads (model, ws, first, last, batch, 2.0), backward_run_work, &job);
 }

@@ -589,6 +589,16 @@ TILE_FN (copy_block) (const float *src, gsize src_stride, guint rows, guint len,
 /* ---- 2x2 max-pooling --------------------------------------------------- */
 
 #if TILE_VW >= 8
+/* Where the vector of a row of @ow values that would start at @x starts:
+ * a last vector the row does not fill is taken as the one ending the row,
+ * again computing some values already stored (a masked store is slow on
+ * AMD Zen 3). */
+static inline __attribute__ ((always_inline)) guint
+TILE_FN (row_vector_start) (guint ow, guint x)
+{
+  return ow > TILE_VW && ow - x < TILE_VW ? ow - TILE_VW : x;
+}
+
 /* Output row @oy of a plane of @w columns: the larger of each pair, then
  * of the pairs, first in reading order on ties, with where it came from;
  * lanes that saw a NaN are set in @nan. */
@@ -601,10 +611,7 @@ TILE_FN (maxpool_row) (const float *src, guint w, guint oy, guint ow, float *out
 
   for (guint x = 0; x < ow; x += TILE_VW)
     {
-      /* A row's last windows, when they do not fill a vector, are taken
-       * in the one ending the row, again computing some already stored
-       * (a masked store is slow on AMD Zen 3). */
-      const guint x0 = ow > TILE_VW && ow - x < TILE_VW ? ow - TILE_VW : x;
+      const guint x0 = TILE_FN (row_vector_start) (ow, x);
       const guint n = MIN (TILE_VW, ow - x0);
       tvec v[4], a, b, c, d, ab, cd, top;
       tveci lanes, m;
@@ -694,13 +701,11 @@ TILE_FN (maxpool_backward_row) (const float *g, const gint32 *argmax, const floa
 {
   float *r0 = din + (gsize) 2 * oy * w, *r1 = r0 + w;
   const gint32 row_first = (gint32) (2 * oy * w);
-  guint x0 = 0;
 
 #if TILE_VW >= 8
   for (guint x = 0; x < ow; x += TILE_VW)
     {
-      /* As in the forward pass, a partial last vector ends the row. */
-      x0 = ow > TILE_VW && ow - x < TILE_VW ? ow - TILE_VW : x;
+      const guint x0 = TILE_FN (row_vector_start) (ow, x);
 #if TILE_VW == 16
       const tveci lanes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 #define LOW 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
@@ -733,9 +738,8 @@ TILE_FN (maxpool_backward_row) (const float *g, const gint32 *argmax, const floa
 #undef LOW
 #undef HIGH
     }
-  x0 = ow;
-#endif
-  for (; x0 < ow; x0++)
+#else
+  for (guint x0 = 0; x0 < ow; x0++)
     {
       gint32 offset = argmax[x0] - row_first - (gint32) (2 * x0);
       float value = g[x0];
@@ -747,6 +751,7 @@ TILE_FN (maxpool_backward_row) (const float *g, const gint32 *argmax, const floa
       r1[2 * x0] = offset == (gint32) w ? value : 0.0f;
       r1[2 * x0 + 1] = offset == (gint32) w + 1 ? value : 0.0f;
     }
+#endif
 }
 
 #undef TILE_DEFINE
