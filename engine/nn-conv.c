@@ -386,9 +386,15 @@ forward_rows (const ConvPlan *p, const float *in, const float *weight, const flo
 
   image = share + p->image_at;
   pad_channels_last (in, p->c, p->h, p->w, p->pad, p->c, image, p->image_size);
-  /* A row of output positions x all output channels: A is the padded copy,
-   * one position every C floats, each kernel row's (kx, c) contiguous. */
+  /* The rows' output positions x all output channels: A is the padded
+   * copy, one position every C floats, each kernel row's (kx, c)
+   * contiguous, a line of A per output row. One tile for all the rows,
+   * whose blocks run over the ends of rows: conv5x5:64's rows of 14 were
+   * blocks of 5, 5 and 4 positions, and are now of 6 but for two. */
+  tile.a = image + (gsize) y0 * p->wp * p->c;
   tile.a_rs = p->c;
+  tile.line_rows = p->ow;
+  tile.a_ls = (gssize) p->wp * p->c;
   tile.a_ts = 1;
   tile.a_ss = (gssize) p->wp * p->c;
   tile.b = packed;
@@ -397,17 +403,13 @@ forward_rows (const ConvPlan *p, const float *in, const float *weight, const flo
   tile.steps = p->k * p->c;
   tile.segments = p->k;
   tile.groups = 1;
+  tile.c = share + p->out_at + (gsize) y0 * p->ow * p->o_pad;
   tile.c_rs = p->o_pad;
-  tile.rows = p->ow;
+  tile.rows = (y1 - y0) * p->ow;
   tile.cols = p->o;
   tile.mode = NN_TILE_STORE;
   tile.col_bias = bias;
-  for (guint y = y0; y < y1; y++)
-    {
-      tile.a = image + (gsize) y * p->wp * p->c;
-      tile.c = share + p->out_at + (gsize) y * p->ow * p->o_pad;
-      nn_tile_run (&tile);
-    }
+  nn_tile_run (&tile);
   to_planar (share + p->out_at, p->o, p->oh, p->ow, p->o_pad, y0, y1, out);
 }
 
@@ -630,9 +632,13 @@ channels_last_backward_image (const ConvPlan *p, const float *in, const float *d
 
 input_gradient:
   /* dX[y][x][c] = sum over (ky, kx, o) of dyq[y+ky][x+kx][o] Wflip: the
-   * forward product on the padded gradient, skipping padded channels. */
+   * forward product on the padded gradient, skipping padded channels, in
+   * one tile for the whole image likewise. */
   memset (&tile, 0, sizeof tile);
+  tile.a = grad;
   tile.a_rs = p->o_pad;
+  tile.line_rows = p->w;
+  tile.a_ls = (gssize) p->wq * p->o_pad;
   tile.a_ts = 1;
   tile.a_ss = (gssize) p->wq * p->o_pad;
   tile.a_gs = p->o_pad;
@@ -643,16 +649,12 @@ input_gradient:
   tile.steps = p->o;
   tile.segments = p->k;
   tile.groups = p->k;
+  tile.c = share + p->din_at;
   tile.c_rs = p->c_pad;
-  tile.rows = p->w;
+  tile.rows = p->h * p->w;
   tile.cols = p->c;
   tile.mode = NN_TILE_STORE;
-  for (guint y = 0; y < p->h; y++)
-    {
-      tile.a = grad + (gsize) y * p->wq * p->o_pad;
-      tile.c = share + p->din_at + (gsize) y * p->w * p->c_pad;
-      nn_tile_run (&tile);
-    }
+  nn_tile_run (&tile);
   to_planar (share + p->din_at, p->c, p->h, p->w, p->c_pad, 0, p->h, din);
 }
 

@@ -137,13 +137,23 @@ TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, guint strip, const 
 {
   /* Copied out, so that the compiler sees nothing can change them while
    * the accumulators are being summed. */
-  const float *const a0 = t->a + (gssize) strip * MR * t->a_rs;
   const float *const row_bias = t->row_bias != NULL ? t->row_bias + strip * MR : NULL;
   const gssize a_rs = t->a_rs, a_ts = t->a_ts, a_ss = t->a_ss, a_gs = t->a_gs;
+  gssize a_row[TILE_MAX_ROWS];
   const gssize b_ts = t->b_ts, b_ss = t->b_ss, b_gs = t->b_gs, c_rs = t->c_rs;
   const guint steps = t->steps, segments = t->segments, groups = t->groups;
   const NnTileMode mode = t->mode;
   const int NV = NU * VPU;
+
+  /* Where each row of A starts, from the start of the tile. */
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+    {
+      guint r = t->first_row + strip * MR + (guint) i;
+
+      a_row[i] = t->line_rows == 0 ? (gssize) r * a_rs
+                 : (gssize) (r % t->line_rows) * a_rs + (gssize) (r / t->line_rows) * t->a_ls;
+    }
 
   /* @blocks blocks of NU units side by side in one call: for a sum of a
    * few steps (a first convolution's 25), a call per block measured 8%
@@ -171,7 +181,7 @@ TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, guint strip, const 
       for (guint g = 0; g < groups; g++)
         for (guint s = 0; s < segments; s++)
           {
-            const float *restrict a = a0 + g * a_gs + s * a_ss;
+            const float *restrict a = t->a + g * a_gs + s * a_ss;
             const float *restrict b = b0 + g * b_gs + s * b_ss;
 
             /* AVX2 takes four steps per turn of the loop: a pointer
@@ -192,7 +202,7 @@ TILE_FN (tile_body) (const NnTile *restrict t, guint blocks, guint strip, const 
 #pragma GCC unroll 16
                 for (int i = 0; i < MR; i++)
                   {
-                    float ai = a[i * a_rs + k * a_ts];
+                    float ai = a[a_row[i] + k * a_ts];
 
 #pragma GCC unroll 16
                     for (int v = 0; v < NV; v++)

@@ -287,7 +287,7 @@ nn_tile_run (const NnTile *tile)
         inner += column_major ? 1 : blocks * nu;
         if (count == 0)
           continue;
-        block.a = tile->a + (gssize) r0 * tile->a_rs;
+        block.first_row = tile->first_row + r0;
         block.b = tile->b + u0 * NN_TILE_UNIT;
         block.c = tile->c + (gssize) r0 * tile->c_rs + u0 * NN_TILE_UNIT;
         block.rows = mr * count;

@@ -53,6 +53,13 @@ typedef struct {
   const float *b;
   gssize       b_ts, b_ss, b_gs;
   guint        steps, segments, groups;   /* all >= 1 */
+  /* With @line_rows > 0, the rows lie in lines of that many: row i of A
+   * starts at a + (i % line_rows) a_rs + (i / line_rows) a_ls instead,
+   * so that one tile takes the positions of several rows of an image
+   * through its padded copy, in blocks that run over the ends of rows. */
+  guint        line_rows;
+  gssize       a_ls;
+  guint        first_row;   /* the dispatcher's: where a block starts */
 
   float       *c;         /* row i at c + i c_rs */
   gssize       c_rs;

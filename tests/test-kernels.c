@@ -28,17 +28,20 @@ tolerance (double magnitude, gsize terms)
 
 static void
 check_tile (NnRng *rng, guint rows, guint cols, guint steps, guint segments, guint groups,
-            NnTileMode mode, gboolean transposed_a, gboolean bias, gboolean relu)
+            guint line_rows, NnTileMode mode, gboolean transposed_a, gboolean bias,
+            gboolean relu)
 {
-  /* A stored with gaps between its segments and groups, B with spare
-   * columns, C inside a larger buffer that must stay untouched. */
+  /* A stored with gaps between its segments and groups, and between its
+   * lines of rows when it has some, B with spare columns, C inside a
+   * larger buffer that must stay untouched. */
   const gsize ldc = cols + 5, b_width = nn_tile_round_up (cols) + 3;
   const gsize k_total = (gsize) steps * segments * groups;
   const gssize a_ts = transposed_a ? (gssize) rows + 2 : 1;
   const gssize a_rs = transposed_a ? 1 : (gssize) k_total + 7;
+  const gssize a_ls = (gssize) line_rows * a_rs + 5;
   const gssize a_ss = (gssize) steps * a_ts + 3, a_gs = a_ss * segments + 1;
   const gssize b_ss = (gssize) steps * b_width + 2 * b_width, b_gs = b_ss * segments + b_width;
-  gsize a_size = (gsize) (a_gs * groups + a_rs * rows + 8);
+  gsize a_size = (gsize) (a_gs * groups + (a_rs + (line_rows > 0 ? a_ls : 0)) * rows + 8);
   gsize b_size = (gsize) (b_gs * groups + 16);
   g_autofree float *a = g_new (float, a_size);
   g_autofree float *b = g_new (float, b_size);
@@ -68,6 +71,8 @@ check_tile (NnRng *rng, guint rows, guint cols, guint steps, guint segments, gui
   tile.steps = steps;
   tile.segments = segments;
   tile.groups = groups;
+  tile.line_rows = line_rows;
+  tile.a_ls = a_ls;
   tile.c = c + ldc + 1;
   tile.c_rs = (gssize) ldc;
   tile.rows = rows;
@@ -86,17 +91,20 @@ check_tile (NnRng *rng, guint rows, guint cols, guint steps, guint segments, gui
         gboolean inside = i >= 1 && i <= rows && j >= 1 && j <= cols;
         float got = c[i * ldc + j];
         double want = 0.0, magnitude = 0.0;
+        gssize row;
 
         if (!inside)
           {
             g_assert_cmpfloat (got, ==, before[i * ldc + j]);
             continue;
           }
+        row = line_rows == 0 ? (i - 1) * a_rs
+              : (i - 1) % line_rows * a_rs + (i - 1) / line_rows * a_ls;
         for (guint g = 0; g < groups; g++)
           for (guint s = 0; s < segments; s++)
             for (guint t = 0; t < steps; t++)
               {
-                double term = (double) a[(i - 1) * a_rs + g * a_gs + s * a_ss + t * a_ts]
+                double term = (double) a[row + g * a_gs + s * a_ss + t * a_ts]
                               * b[g * b_gs + s * b_ss + t * b_width + (j - 1)];
 
                 want += term;
@@ -111,9 +119,9 @@ check_tile (NnRng *rng, guint rows, guint cols, guint steps, guint segments, gui
         if (relu)
           want = MAX (want, 0.0);
         if (!(fabs (got - want) <= tolerance (magnitude + fabs (before[i * ldc + j]) + 2, k_total)))
-          g_error ("tile %ux%u k=%ux%ux%u mode %d%s%s: (%u, %u) is %g, not %g", rows, cols,
-                   steps, segments, groups, mode, bias ? " bias" : "", relu ? " relu" : "",
-                   i - 1, j - 1, got, want);
+          g_error ("tile %ux%u k=%ux%ux%u lines of %u mode %d%s%s: (%u, %u) is %g, not %g",
+                   rows, cols, steps, segments, groups, line_rows, mode, bias ? " bias" : "",
+                   relu ? " relu" : "", i - 1, j - 1, got, want);
       }
 }
 
@@ -124,14 +132,15 @@ test_tiles (void)
 
   nn_rng_init (&rng, 11);
   /* Every row count a block can have, and past it, with every unit count
-   * and partial last units. */
+   * and partial last units; some in lines of rows that blocks run over. */
   for (guint rows = 1; rows <= 30; rows++)
     for (guint cols = 1; cols <= 70; cols += rows % 7 + 3)
       check_tile (&rng, rows, cols, 1 + nn_rng_below (&rng, 9), 1, 1,
-                  NN_TILE_STORE, rows % 2, FALSE, FALSE);
+                  cols % 3 == 0 ? 1 + rows % 5 : 0, NN_TILE_STORE, rows % 2, FALSE, FALSE);
   for (guint round = 0; round < 200; round++)
     check_tile (&rng, 1 + nn_rng_below (&rng, 40), 1 + nn_rng_below (&rng, 100),
                 1 + nn_rng_below (&rng, 12), 1 + nn_rng_below (&rng, 4), 1 + nn_rng_below (&rng, 3),
+                round % 3 == 0 ? 1 + nn_rng_below (&rng, 15) : 0,
                 (NnTileMode) nn_rng_below (&rng, 3), nn_rng_below (&rng, 2),
                 nn_rng_below (&rng, 2), nn_rng_below (&rng, 2));
   g_test_message ("kernel: %s", nn_tile_kernel_name ());
