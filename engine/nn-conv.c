@@ -6,8 +6,9 @@
  *
  *  - Channels last (C innermost, "NHWC") for layers with many input
  *    channels. One kernel row's (kx, c) values are then contiguous for a
- *    position, a row of output positions is a tile whose A rows are that
- *    copy at a stride of C, and B is the weights packed [ky][kx][c][o].
+ *    position, the output positions are a tile whose A rows are that copy
+ *    at a stride of C, a line per output row (nn-tile.h), and B is the
+ *    weights packed [ky][kx][c][o].
  *    The input gradient is the same product with the output gradient
  *    padded by k-1-pad and the weights flipped, and the weight gradient
  *    walks the positions with (kx, c) as the rows. The activations between
