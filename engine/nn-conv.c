@@ -21,8 +21,8 @@
  *    is then output channels (weights as stored, broadcast) x the band's
  *    positions, one unbroken sum of C K K steps, written straight into the
  *    planar output. The weight gradient reads the padded copy in place
- *    instead (a tile per kernel row, whose rows are the kernel columns,
- *    a float apart), broadcast against the band's output gradient
+ *    instead (a tile per channel, whose rows are the kernel positions,
+ *    a line of them per kernel row), broadcast against the band's output gradient
  *    transposed to channels last, and adds band after band.
  *
  * Threads (nn-team.h) own what they write: whole images in the forward
@@ -534,8 +534,8 @@ add_bias_gradient (const ConvPlan *p, const float *dy, float *db)
  * (added to it when @accumulate; [c][ky][kx][o_pad], then the bias's
  * [o_pad]), band after band of output rows: the band's output gradient
  * transposed to [y][x][o_pad] is B, and A, broadcast, is read straight
- * from the padded image, one tile per (c, ky) whose rows are kx, a
- * position apart; the bias's sums are taken by the transposition. Every
+ * from the padded image, one tile per channel whose rows are (ky, kx),
+ * a line per kernel row (nn-tile.h); the bias's sums are taken by the transposition. Every
  * sum runs over the positions in reading order, as an unrolled matrix's
  * would. */
 static void
@@ -558,7 +558,9 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
   tile.a_rs = 1;
   tile.a_ts = 1;
   tile.a_ss = p->wp;
-  tile.rows = p->k;
+  tile.line_rows = p->k;
+  tile.a_ls = p->wp;
+  tile.rows = (guint) p->kk;
 
   if (p->o_pad > p->o)
     for (gsize i = 0; i < (gsize) p->band * p->ow; i++)
@@ -579,14 +581,14 @@ planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
           tile.segments = band_end - band;
           tile.mode = !accumulate && b == first && band == 0 ? NN_TILE_STORE : NN_TILE_ACCUMULATE;
 
-          /* dW[c][ky][kx][o] += sum over (y, x) of x[c][y+ky][x+kx] dy[y][x][o] */
+          /* dW[c][ky][kx][o] += sum over (y, x) of x[c][y+ky][x+kx] dy[y][x][o]:
+           * a tile per channel, whose rows are (ky, kx), a line per ky. */
           for (guint c = 0; c < p->c; c++)
-            for (guint ky = 0; ky < p->k; ky++)
-              {
-                tile.a = padded + c * padded_plane + (gsize) (band + ky) * p->wp;
-                tile.c = dw + ((gsize) c * p->kk + ky * p->k) * p->o_pad;
-                nn_tile_run (&tile);
-              }
+            {
+              tile.a = padded + c * padded_plane + (gsize) band * p->wp;
+              tile.c = dw + (gsize) c * p->kk * p->o_pad;
+              nn_tile_run (&tile);
+            }
         }
     }
 }
