@@ -28,7 +28,7 @@ tolerance (double magnitude, gsize terms)
 
 static void
 check_tile (NnRng *rng, guint rows, guint cols, guint steps, guint segments, guint groups,
-            guint line_rows, NnTileMode mode, gboolean transposed_a, gboolean bias,
+            guint line_rows, NnTileMode mode, gboolean transposed_a, guint bias,
             gboolean relu)
 {
   /* A stored with gaps between its segments and groups, and between its
@@ -80,8 +80,9 @@ check_tile (NnRng *rng, guint rows, guint cols, guint steps, guint segments, gui
   tile.mode = mode;
   tile.alpha = alpha;
   tile.beta = beta;
-  tile.col_bias = bias ? col_bias : NULL;
-  tile.row_bias = bias ? row_bias : NULL;
+  /* @bias: 1 a column bias, 2 a row bias, 3 both. */
+  tile.col_bias = bias & 1 ? col_bias : NULL;
+  tile.row_bias = bias & 2 ? row_bias : NULL;
   tile.relu = relu;
   nn_tile_run (&tile);
 
@@ -114,13 +115,16 @@ check_tile (NnRng *rng, guint rows, guint cols, guint steps, guint segments, gui
           want += before[i * ldc + j];
         else if (mode == NN_TILE_SCALE)
           want = alpha * want + beta * before[i * ldc + j];
-        if (bias)
-          want += col_bias[j - 1] + row_bias[i - 1];
+        if (bias & 1)
+          want += col_bias[j - 1];
+        if (bias & 2)
+          want += row_bias[i - 1];
         if (relu)
           want = MAX (want, 0.0);
         if (!(fabs (got - want) <= tolerance (magnitude + fabs (before[i * ldc + j]) + 2, k_total)))
-          g_error ("tile %ux%u k=%ux%ux%u lines of %u mode %d%s%s: (%u, %u) is %g, not %g",
-                   rows, cols, steps, segments, groups, line_rows, mode, bias ? " bias" : "",
+          g_error ("tile %ux%u k=%ux%ux%u lines of %u mode %d%s%s%s: (%u, %u) is %g, not %g",
+                   rows, cols, steps, segments, groups, line_rows, mode,
+                   bias & 1 ? " column bias" : "", bias & 2 ? " row bias" : "",
                    relu ? " relu" : "", i - 1, j - 1, got, want);
       }
 }
@@ -136,13 +140,19 @@ test_tiles (void)
   for (guint rows = 1; rows <= 30; rows++)
     for (guint cols = 1; cols <= 70; cols += rows % 7 + 3)
       check_tile (&rng, rows, cols, 1 + nn_rng_below (&rng, 9), 1, 1,
-                  cols % 3 == 0 ? 1 + rows % 5 : 0, NN_TILE_STORE, rows % 2, FALSE, FALSE);
+                  cols % 3 == 0 ? 1 + rows % 5 : 0, NN_TILE_STORE, rows % 2, 0, FALSE);
   for (guint round = 0; round < 200; round++)
     check_tile (&rng, 1 + nn_rng_below (&rng, 40), 1 + nn_rng_below (&rng, 100),
                 1 + nn_rng_below (&rng, 12), 1 + nn_rng_below (&rng, 4), 1 + nn_rng_below (&rng, 3),
                 round % 3 == 0 ? 1 + nn_rng_below (&rng, 15) : 0,
                 (NnTileMode) nn_rng_below (&rng, 3), nn_rng_below (&rng, 2),
-                nn_rng_below (&rng, 2), nn_rng_below (&rng, 2));
+                nn_rng_below (&rng, 4), nn_rng_below (&rng, 2));
+  /* One run of steps with a row bias, the first convolution's shape,
+   * which has a kernel of its own. */
+  for (guint round = 0; round < 60; round++)
+    check_tile (&rng, 1 + nn_rng_below (&rng, 40), 1 + nn_rng_below (&rng, 100),
+                1 + nn_rng_below (&rng, 30), 1, 1, 0, (NnTileMode) nn_rng_below (&rng, 2),
+                FALSE, nn_rng_below (&rng, 2) * 2, nn_rng_below (&rng, 2));
   g_test_message ("kernel: %s", nn_tile_kernel_name ());
 }
 
