@@ -22,8 +22,8 @@
  *    positions, one unbroken sum of C K K steps, written straight into the
  *    planar output. The weight gradient reads the padded copy in place
  *    instead (a tile per channel, whose rows are the kernel positions,
- *    a line of them per kernel row), broadcast against the band's output gradient
- *    transposed to channels last, and adds band after band.
+ *    a line of them per kernel row), broadcast against the band's output
+ *    gradient transposed to channels last, and adds band after band.
  *
  * Threads (nn-team.h) own what they write: whole images in the forward
  * pass; fixed chunks of the batch, each with its own weight gradient
@@ -534,10 +534,10 @@ add_bias_gradient (const ConvPlan *p, const float *dy, float *db)
  * (added to it when @accumulate; [c][ky][kx][o_pad], then the bias's
  * [o_pad]), band after band of output rows: the band's output gradient
  * transposed to [y][x][o_pad] is B, and A, broadcast, is read straight
- * from the padded image, one tile per channel whose rows are (ky, kx),
- * a line per kernel row (nn-tile.h); the bias's sums are taken by the transposition. Every
- * sum runs over the positions in reading order, as an unrolled matrix's
- * would. */
+ * from the padded image, one tile per channel whose rows are (ky, kx), a
+ * line per kernel row (nn-tile.h); the bias's sums are taken by the
+ * transposition. Every sum runs over the positions in reading order, as
+ * an unrolled matrix's would. */
 static void
 planar_weight_gradient (const ConvPlan *p, const float *in, const float *dout,
                         gsize dout_stride, guint first, guint last, gboolean accumulate,
