@@ -108,7 +108,9 @@ void nn_transpose_sum (const float *src, gsize src_stride, guint rows, guint col
                        float *dst, gsize dst_stride, float *sums);
 
 /* @rows runs of @len floats from @src to @dst, @src_stride and
- * @dst_stride apart: short rows in whole vectors and one masked one. */
+ * @dst_stride apart: short rows in whole vectors, the last one ending at
+ * @len over floats already copied (masked only when @len is shorter than
+ * a vector). */
 void nn_copy_block (const float *src, gsize src_stride, guint rows, guint len,
                     float *dst, gsize dst_stride);
 
