@@ -323,6 +323,33 @@ test_checkpoint_refusals (Fixture *f, gconstpointer data)
   g_rmdir (dir);
 }
 
+/* The batch's fixed chunks: every image in exactly one, none empty, never
+ * growing from one to the next, and for 64 images a last one of one image
+ * (what the thread that finishes first waits for). */
+static void
+test_chunks (void)
+{
+  for (guint batch = 1; batch <= 300; batch++)
+    {
+      guint n = nn_chunk_count (batch), previous = G_MAXUINT;
+
+      g_assert_cmpuint (n, ==, MIN (batch, NN_CHUNKS));
+      g_assert_cmpuint (nn_chunk_start (batch, n, 0), ==, 0);
+      g_assert_cmpuint (nn_chunk_start (batch, n, n), ==, batch);
+      for (guint c = 0; c < n; c++)
+        {
+          guint size = nn_chunk_start (batch, n, c + 1) - nn_chunk_start (batch, n, c);
+
+          g_assert_cmpuint (size, >=, 1);
+          /* Rounding may let a size exceed the one before by one. */
+          g_assert_cmpuint (size, <=, previous == G_MAXUINT ? batch : previous + 1);
+          previous = size;
+        }
+    }
+  g_assert_cmpuint (nn_chunk_start (64, 16, 1), ==, 7);
+  g_assert_cmpuint (nn_chunk_start (64, 16, 15), ==, 63);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -338,6 +365,7 @@ main (int argc, char **argv)
   ADD ("/determinism/checkpoint/mid-epoch", test_checkpoint_mid_epoch);
   ADD ("/determinism/checkpoint/refusals", test_checkpoint_refusals);
 #undef ADD
+  g_test_add_func ("/determinism/chunks", test_chunks);
 
   test_trap_fp_exceptions ();
   return g_test_run ();
