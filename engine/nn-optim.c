@@ -18,6 +18,17 @@
 #define ADAM_EPSILON 1e-8f
 #define ONECYCLE_WARMUP 0.3
 
+/* The updates, compiled for AVX-512 and AVX2 too and chosen when the
+ * program loads, without fused multiply-adds: every operation rounds as
+ * PyTorch's formula does on any CPU. Multithreaded callers hand each
+ * thread its own pieces (nn-train.c). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define UPDATE_LOOP __attribute__ ((target_clones ("avx512f", "avx2", "default"), \
+                                    optimize ("fp-contract=off")))
+#else
+#define UPDATE_LOOP
+#endif
+
 void
 nn_train_config_init (NnTrainConfig *config)
 {
@@ -200,11 +211,10 @@ nn_schedule_rate (NnSchedule schedule, float base_rate, guint64 step, guint64 to
     }
 }
 
-static void
+UPDATE_LOOP static void
 sgd_update (gsize n, float *restrict p, const float *restrict g, float *restrict buf,
             float lr, float momentum, float decay_factor)
 {
-#pragma omp parallel for simd num_threads (nn_get_threads ()) schedule (static) if (n >= 65536)
   for (gsize i = 0; i < n; i++)
     {
       /* PyTorch: buf = momentum * buf + g (buf starts at g); p -= lr * buf */
@@ -213,7 +223,7 @@ sgd_update (gsize n, float *restrict p, const float *restrict g, float *restrict
     }
 }
 
-static void
+UPDATE_LOOP static void
 adam_update (gsize n, float *restrict p, const float *restrict g,
              float *restrict m, float *restrict v,
              float step_size, float sqrt_correction2, float decay_factor)
@@ -223,7 +233,6 @@ adam_update (gsize n, float *restrict p, const float *restrict g,
   const float b1 = (float) ADAM_BETA1, b2 = (float) ADAM_BETA2;
   const float one_minus_b1 = (float) (1.0 - ADAM_BETA1), one_minus_b2 = (float) (1.0 - ADAM_BETA2);
 
-#pragma omp parallel for simd num_threads (nn_get_threads ()) schedule (static) if (n >= 65536)
   for (gsize i = 0; i < n; i++)
     {
       /* PyTorch: m and v as moving averages, then
