@@ -19,9 +19,9 @@
 #define ONECYCLE_WARMUP 0.3
 
 /* The updates, compiled for AVX-512 and AVX2 too and chosen when the
- * program loads, without fused multiply-adds: every operation rounds as
- * PyTorch's formula does on any CPU. Multithreaded callers hand each
- * thread its own pieces (nn-train.c). */
+ * program loads, without fused multiply-adds, so that every operation of
+ * the formula rounds on its own, the same on any CPU. They run on the
+ * calling thread: the trainer hands each thread its own pieces. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define UPDATE_LOOP __attribute__ ((target_clones ("avx512f", "avx2", "default"), \
                                     optimize ("fp-contract=off")))

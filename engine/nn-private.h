@@ -46,6 +46,7 @@ nn_chunk_start (guint batch, guint n_chunks, guint chunk)
 {
   guint64 extra = batch - n_chunks, all = (guint64) n_chunks * n_chunks;
   guint64 left = n_chunks - chunk;
+
   return chunk + (guint) ((extra * (all - left * left) + all / 2) / all);
 }
 

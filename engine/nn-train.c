@@ -21,8 +21,8 @@
 
 /* The optimiser updates every parameter on its own, so threads can share
  * the update: each one hands nn_optimizer_step() a view of the model that
- * lists only its pieces of the trainable tensors. Pieces stay below the
- * size at which nn_optimizer_step() would start threads of its own. */
+ * lists only its pieces of the trainable tensors, small enough that a
+ * thread the host holds up leaves the rest to the others. */
 #define OPTIMIZER_PIECE 32768
 
 static void

@@ -323,9 +323,10 @@ test_checkpoint_refusals (Fixture *f, gconstpointer data)
   g_rmdir (dir);
 }
 
-/* The batch's fixed chunks: every image in exactly one, none empty, never
- * growing from one to the next, and for 64 images a last one of one image
- * (what the thread that finishes first waits for). */
+/* The batch's fixed chunks: every image in exactly one, none empty, none
+ * more than an image larger than the one before (rounding), and for 64
+ * images a first of 7 and a last of one image (what the thread that
+ * finishes first waits for). */
 static void
 test_chunks (void)
 {
