@@ -17,14 +17,6 @@
  * each addition. */
 #define LANES 32
 
-/* The loops over a range of channels, compiled for AVX-512 and AVX2 too
- * and chosen when the program loads. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WIDE_VECTORS __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define WIDE_VECTORS
-#endif
-
 static inline double
 total (const double lanes[LANES])
 {
@@ -98,7 +90,7 @@ batchnorm_threads (const NnLayer *layer, guint batch)
   return work >= NN_PARALLEL_MIN_WORK ? (guint) nn_get_threads () : 1;
 }
 
-WIDE_VECTORS static void
+NN_WIDE_VECTORS static void
 forward_train_range (gpointer data, gsize first, gsize last)
 {
   const Batchnorm *j = data;
@@ -156,7 +148,7 @@ nn_batchnorm_forward_train (const NnLayer *layer, guint batch,
 }
 
 /* Planes [first, last): plane p is image p / C, channel p % C. */
-WIDE_VECTORS static void
+NN_WIDE_VECTORS static void
 forward_infer_range (gpointer data, gsize first, gsize last)
 {
   const Batchnorm *j = data;
@@ -191,7 +183,7 @@ nn_batchnorm_forward_infer (const NnLayer *layer, guint batch,
                forward_infer_range, &j);
 }
 
-WIDE_VECTORS static void
+NN_WIDE_VECTORS static void
 backward_range (gpointer data, gsize first, gsize last)
 {
   const Batchnorm *j = data;

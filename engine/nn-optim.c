@@ -18,15 +18,14 @@
 #define ADAM_EPSILON 1e-8f
 #define ONECYCLE_WARMUP 0.3
 
-/* The updates, compiled for AVX-512 and AVX2 too and chosen when the
- * program loads, without fused multiply-adds, so that every operation of
- * the formula rounds on its own, the same on any CPU. They run on the
- * calling thread: the trainer hands each thread its own pieces. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define UPDATE_LOOP __attribute__ ((target_clones ("avx512f", "avx2", "default"), \
-                                    optimize ("fp-contract=off")))
+/* The updates are wide vector loops (NN_WIDE_VECTORS) without fused
+ * multiply-adds, so that every operation of the formula rounds on its
+ * own, the same on any CPU. They run on the calling thread: the trainer
+ * hands each thread its own pieces. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define UPDATE_LOOP NN_WIDE_VECTORS __attribute__ ((optimize ("fp-contract=off")))
 #else
-#define UPDATE_LOOP
+#define UPDATE_LOOP NN_WIDE_VECTORS
 #endif
 
 void

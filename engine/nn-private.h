@@ -56,6 +56,14 @@ nn_chunk_count (guint batch)
   return MIN (batch, NN_CHUNKS);
 }
 
+/* Loops compiled for AVX-512 and AVX2 too, the copy for the CPU chosen
+ * when the program loads (plain vector code outside nn-tile.c). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NN_WIDE_VECTORS __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define NN_WIDE_VECTORS
+#endif
+
 /* For loops that copy or clear a few floats at a time (im2col, packing):
  * GCC would otherwise turn each into a call to memcpy or memset, which for
  * rows of 5 to 28 floats costs more than the copy. */

@@ -53,21 +53,46 @@ keep_waking (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Runs the main loop until *@condition, failing after @timeout_s: a
+/* Runs the main loop until @done (@data), failing after @timeout_s: a
  * timer wakes the loop, so that a wait for an event that never comes
  * fails instead of hanging. */
 static void
-iterate_until (gboolean *condition, double timeout_s)
+iterate_while_not (gboolean (*done) (gconstpointer data), gconstpointer data, double timeout_s)
 {
   gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
   guint waker = g_timeout_add (100, keep_waking, NULL);
 
-  while (!*condition)
+  while (!done (data))
     {
       g_assert_cmpint (g_get_monotonic_time (), <, end);
       g_main_context_iteration (NULL, TRUE);
     }
   g_source_remove (waker);
+}
+
+static gboolean
+flag_set (gconstpointer data)
+{
+  return *(const gboolean *) data;
+}
+
+static gboolean
+model_given (gconstpointer data)
+{
+  return *(NnModel *const *) data != NULL;
+}
+
+static void
+iterate_until (gboolean *condition, double timeout_s)
+{
+  iterate_while_not (flag_set, condition, timeout_s);
+}
+
+/* Until a copy callback has put a model in *@model. */
+static void
+iterate_until_copied (NnModel **model, double timeout_s)
+{
+  iterate_while_not (model_given, model, timeout_s);
 }
 
 static NnTrainConfig
@@ -282,8 +307,7 @@ test_copy_and_stop (void)
   digit_training_worker_run (run.worker);
   /* A copy taken between two batches while the thread trains. */
   digit_training_worker_copy_model (run.worker, on_copy, &copy);
-  while (copy == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  iterate_until_copied (&copy, 60);
   g_assert_true (digit_training_worker_is_running (run.worker));
   g_assert_cmpstr (nn_model_get_spec (copy), ==, SPEC);
   nn_dataset_get_image (digit_training_data_get_test (run.data), 0, image);
@@ -486,8 +510,7 @@ test_run_to_evaluation (void)
 
   /* The engine's own evaluation agrees, cell by cell. */
   digit_run_copy_model (run, on_copy, &copy);
-  while (copy == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  iterate_until_copied (&copy, 60);
   accuracy = nn_model_evaluate (copy, digit_training_data_get_test (mnist), confusion);
   g_assert_cmpfloat_with_epsilon (digit_evaluation_get_accuracy (evaluation), accuracy, 1e-9);
   g_assert_cmpfloat_with_epsilon (digit_run_get_test_accuracy (run), accuracy, 1e-9);
@@ -613,8 +636,8 @@ test_run_resumed_from_checkpoint (void)
   /* Bit for bit the model of the run that never stopped. */
   digit_run_copy_model (straight, on_copy, &a);
   digit_run_copy_model (resumed, on_copy, &b);
-  while (a == NULL || b == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  iterate_until_copied (&a, 60);
+  iterate_until_copied (&b, 60);
   g_assert_true (models_equal (a, b));
   nn_model_free (a);
   nn_model_free (b);
