@@ -803,7 +803,7 @@ backward_work (const NnTeamMember *me, gpointer data)
 
   if (job->din != NULL)
     nn_conv_pack_backward (me, job->layer, job->weight, job->packed, share);
-  while (nn_team_take (&job->next, n_chunks, &chunk))
+  while (nn_team_take_from_ends (&job->next, n_chunks, me, &chunk))
     nn_conv_backward_images (job->layer, nn_chunk_start (job->batch, n_chunks, chunk),
                              nn_chunk_start (job->batch, n_chunks, chunk + 1), FALSE,
                              job->in, dout, job->staged ? 0 : out_size, job->packed,

@@ -414,7 +414,7 @@ forward_run_work (const NnTeamMember *me, gpointer data)
       for (guint i = job->first; i < job->last;)
         i += forward_image_shared (model, ws, me, i, job->last, b, share);
   else
-    while (nn_team_take (&job->next, job->batch, &b))
+    while (nn_team_take_from_ends (&job->next, job->batch, me, &b))
       for (guint i = job->first; i < job->last;)
         i += forward_image (model, ws, i, job->last, b, job->training, job->dropout_seed, share,
                             stage);
@@ -560,7 +560,7 @@ backward_run_work (const NnTeamMember *me, gpointer data)
       nn_conv_pack_backward (me, &model->layers[i], model->params + model->layers[i].param_offset,
                              ws->packed[i], share);
 
-  while (nn_team_take (&job->next, n_chunks, &chunk))
+  while (nn_team_take_from_ends (&job->next, n_chunks, me, &chunk))
     {
       guint first = nn_chunk_start (job->batch, n_chunks, chunk);
       guint last = nn_chunk_start (job->batch, n_chunks, chunk + 1);

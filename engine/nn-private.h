@@ -34,20 +34,34 @@ G_BEGIN_DECLS
  * not depend on the thread count, so neither do the sums. */
 #define NN_CHUNKS 16
 
-/* The first image of chunk @chunk out of @n_chunks over @batch images.
- * Chunks shrink from first to last (64 images: 7, 6, 6, 6, 5, ..., 2, 1),
- * every one at least an image: threads take them in order, and the one
- * that finishes first then waits at most for a small last chunk, where
- * equal chunks of 4 left it waiting half of one on average (6% of
- * bench-cnn's backward pass on 2 threads). Each chunk is one image plus
- * a share of the rest that falls linearly with @chunk, rounded. */
+/* Images [0, @batch) in @n_chunks chunks that shrink from first to last,
+ * every one at least an image: one image plus a share of the rest that
+ * falls linearly with @chunk, rounded. The first image of @chunk. */
 static inline guint
-nn_chunk_start (guint batch, guint n_chunks, guint chunk)
+nn_shrinking_chunk_start (guint batch, guint n_chunks, guint chunk)
 {
   guint64 extra = batch - n_chunks, all = (guint64) n_chunks * n_chunks;
   guint64 left = n_chunks - chunk;
 
   return chunk + (guint) ((extra * (all - left * left) + all / 2) / all);
+}
+
+/* The first image of chunk @chunk out of @n_chunks over @batch images.
+ * Chunks shrink from both ends towards the middle (64 images: 7, 6, 5, 4,
+ * 4, 3, 2, 1, then 1, 2, 3, 4, 4, 5, 6, 7), where the threads, taking
+ * them from both ends (nn_team_take_from_ends), meet: the one that
+ * finishes first then waits at most for a small chunk, where equal chunks
+ * of 4 left it waiting half of one on average (6% of bench-cnn's backward
+ * pass on 2 threads). */
+static inline guint
+nn_chunk_start (guint batch, guint n_chunks, guint chunk)
+{
+  guint front = (n_chunks + 1) / 2, front_images = batch * front / n_chunks;
+
+  if (chunk <= front)
+    return nn_shrinking_chunk_start (front_images, front, chunk);
+  return batch - nn_shrinking_chunk_start (batch - front_images, n_chunks - front,
+                                           n_chunks - chunk);
 }
 
 static inline guint

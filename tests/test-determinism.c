@@ -323,10 +323,10 @@ test_checkpoint_refusals (Fixture *f, gconstpointer data)
   g_rmdir (dir);
 }
 
-/* The batch's fixed chunks: every image in exactly one, none empty, none
- * more than an image larger than the one before (rounding), and for 64
- * images a first of 7 and a last of one image (what the thread that
- * finishes first waits for). */
+/* The batch's fixed chunks: every image in exactly one, none empty, the
+ * front half's shrinking and the back half's growing (but for rounding),
+ * and for 64 images 7 at both ends and one image each in the middle,
+ * where the threads taking them from both ends meet. */
 static void
 test_chunks (void)
 {
@@ -342,13 +342,69 @@ test_chunks (void)
           guint size = nn_chunk_start (batch, n, c + 1) - nn_chunk_start (batch, n, c);
 
           g_assert_cmpuint (size, >=, 1);
-          /* Rounding may let a size exceed the one before by one. */
-          g_assert_cmpuint (size, <=, previous == G_MAXUINT ? batch : previous + 1);
+          /* Rounding may let a size differ by one the wrong way. */
+          if (c < (n + 1) / 2)
+            g_assert_cmpuint (size, <=, previous == G_MAXUINT ? batch : previous + 1);
+          else if (c > (n + 1) / 2)
+            g_assert_cmpuint (size + 1, >=, previous);
           previous = size;
         }
     }
   g_assert_cmpuint (nn_chunk_start (64, 16, 1), ==, 7);
-  g_assert_cmpuint (nn_chunk_start (64, 16, 15), ==, 63);
+  g_assert_cmpuint (nn_chunk_start (64, 16, 7), ==, 31);
+  g_assert_cmpuint (nn_chunk_start (64, 16, 8), ==, 32);
+  g_assert_cmpuint (nn_chunk_start (64, 16, 9), ==, 33);
+  g_assert_cmpuint (nn_chunk_start (64, 16, 15), ==, 57);
+}
+
+/* Items taken from both ends: each exactly once, the front half of the
+ * threads counting up from 0 and the back half down from the last. */
+typedef struct {
+  NnTeamCounter counter;
+  guint         count;
+  gint          seen[1000];
+  gboolean      ordered[8];
+} EndsJob;
+
+static void
+take_from_ends_work (const NnTeamMember *me, gpointer data)
+{
+  EndsJob *job = data;
+  guint item, last = G_MAXUINT;
+
+  job->ordered[me->index] = TRUE;
+  while (nn_team_take_from_ends (&job->counter, job->count, me, &item))
+    {
+      g_atomic_int_inc (&job->seen[item]);
+      /* A thread of a pair keeps to its end. */
+      if (me->index % 2 == 0 && me->index != me->size - 1 && last != G_MAXUINT && item <= last)
+        job->ordered[me->index] = FALSE;
+      if (me->index % 2 == 1 && last != G_MAXUINT && item >= last)
+        job->ordered[me->index] = FALSE;
+      last = item;
+    }
+}
+
+static void
+test_take_from_ends (void)
+{
+  int saved = nn_get_threads ();
+
+  for (guint threads = 1; threads <= 4; threads++)
+    for (guint count = 0; count <= 1000; count += 37)
+      {
+        EndsJob *job = g_new0 (EndsJob, 1);
+
+        job->count = count;
+        nn_set_threads ((int) threads);
+        nn_team_run (threads, take_from_ends_work, job);
+        for (guint i = 0; i < count; i++)
+          g_assert_cmpint (job->seen[i], ==, 1);
+        for (guint t = 0; t < threads; t++)
+          g_assert_true (job->ordered[t]);
+        g_free (job);
+      }
+  nn_set_threads (saved);
 }
 
 int
@@ -367,6 +423,7 @@ main (int argc, char **argv)
   ADD ("/determinism/checkpoint/refusals", test_checkpoint_refusals);
 #undef ADD
   g_test_add_func ("/determinism/chunks", test_chunks);
+  g_test_add_func ("/determinism/take-from-ends", test_take_from_ends);
 
   test_trap_fp_exceptions ();
   return g_test_run ();
