@@ -716,10 +716,10 @@ nn_conv_backward_images (const NnLayer *layer, guint first, guint last, gboolean
 /* Floats summed in registers at a time: four AVX-512 vectors. */
 #define REDUCE_LANES 64
 
-/* @n floats of every one of @n_chunks
- * partial sums, @stride apart, added in chunk order into the first. One
- * pass with the sums in registers: a pass per chunk costs a load and a
- * store of every float each time, and was most of the reduction's time. */
+/* @n floats of every one of @n_chunks partial sums, @stride apart, added
+ * in chunk order into the first. One pass with the sums in registers: a
+ * pass per chunk costs a load and a store of every float each time, and
+ * was most of the reduction's time. */
 NN_WIDE_VECTORS static void
 sum_chunks (float *restrict first, const float *restrict rest, gsize stride,
             guint n_chunks, gsize n)

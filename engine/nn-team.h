@@ -5,8 +5,8 @@
  * barriers. Idle threads spin only briefly (a few hundred microseconds)
  * before they sleep: on a desktop shared with other programs, a thread
  * that spins for milliseconds while waiting for another that was
- * preempted takes the CPU time its partner needs. OpenMP runtimes spin far longer, and read
- * the setting only from the environment at startup.
+ * preempted takes the CPU time its partner needs. OpenMP runtimes spin
+ * far longer, and read the setting only from the environment at startup.
  *
  * Only one job runs at a time: a job started while the team is busy (from
  * another thread, or from inside a job) runs on its caller alone, which
