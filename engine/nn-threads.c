@@ -1,9 +1,10 @@
-/* nn-threads.c — how many threads the engine's OpenMP loops use.
+/* nn-threads.c — how many threads the engine's parallel loops use.
  *
- * Kept in one process-wide value rather than OpenMP's per-thread setting,
- * because training runs on a worker thread while the app sets the number
- * from its main thread. Every parallel loop passes nn_get_threads() as its
- * num_threads clause.
+ * Kept in one process-wide value, because training runs on a worker
+ * thread while the app sets the number from its main thread. The loops
+ * run on the team of nn-team.h, sized by nn_get_threads(); "all cores"
+ * is what OpenMP reports (OMP_NUM_THREADS when set), and a build without
+ * OpenMP runs everything on the calling thread.
  */
 #include "nn.h"
 
